@@ -1,0 +1,1 @@
+"""The ``iris`` command line: subcommands that never load Qt."""

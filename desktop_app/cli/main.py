@@ -1,0 +1,59 @@
+"""Argument parsing and dispatch for the ``iris`` command line.
+
+Each subcommand module exposes ``add_parser(subparsers)`` and ``run(args) -> int``
+and is imported only when it is used, so ``iris image`` never pays for the engine
+and no subcommand ever loads Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import NoReturn
+
+from desktop_app import __version__
+
+SUBCOMMANDS = {
+    "ask": "desktop_app.cli.ask",
+    "image": "desktop_app.cli.image",
+}
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the full ``iris`` parser with every subcommand."""
+    parser = _Parser(prog="iris", description="Iris: a desktop chat and vision client for Claude.")
+    parser.add_argument("--version", action="version", version=f"iris {__version__}")
+    subparsers = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for module_name in SUBCOMMANDS.values():
+        importlib.import_module(module_name).add_parser(subparsers)
+    return parser
+
+
+def run(argv: list[str]) -> int:
+    """Parse ``argv`` and run the chosen subcommand."""
+    if argv and argv[0] in SUBCOMMANDS:
+        # Import only the chosen subcommand: start-up time matters for scripts.
+        module = importlib.import_module(SUBCOMMANDS[argv[0]])
+        parser = _Parser(prog="iris")
+        subparsers = parser.add_subparsers(dest="command", parser_class=_Parser)
+        module.add_parser(subparsers)
+    else:
+        parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    code: int = args.run(args)
+    return code

@@ -1,0 +1,1 @@
+"""The Qt-free engine: catalog, Messages API client, images and storage."""

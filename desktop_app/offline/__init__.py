@@ -1,0 +1,1 @@
+"""The built-in offline Messages API server used by the demo and the tests."""

@@ -1,0 +1,1 @@
+"""The Qt widgets that sit on top of ``desktop_app.core``."""
