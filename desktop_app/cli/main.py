@@ -46,7 +46,7 @@ def run(argv: list[str]) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         # Import only the chosen subcommand: start-up time matters for scripts.
         module = importlib.import_module(SUBCOMMANDS[argv[0]])
-        parser = _Parser(prog="iris")
+        parser: argparse.ArgumentParser = _Parser(prog="iris")
         subparsers = parser.add_subparsers(dest="command", parser_class=_Parser)
         module.add_parser(subparsers)
     else:

@@ -129,7 +129,9 @@ def _model_from_json(entry: Mapping[str, Any]) -> ModelInfo:
         extended_output_beta=str(extended["beta"]) if extended else None,
         image=ImageLimits(
             float(entry["image_max_megapixels"]),
-            None if entry.get("image_max_long_edge") is None else int(entry["image_max_long_edge"]),
+            None
+            if entry.get("image_max_long_edge") is None
+            else int(entry["image_max_long_edge"]),
         ),
         known=bool(entry.get("known", True)),
     )
@@ -259,10 +261,12 @@ class Catalog:
                 family=current.family
                 if current.family != "unknown"
                 else _family_of(model_id, line if isinstance(line, str) else None),
-                context_window=context if isinstance(context, int) and context > 0 else
-                current.context_window,
-                max_output=max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else
-                current.max_output,
+                context_window=context
+                if isinstance(context, int) and context > 0
+                else current.context_window,
+                max_output=max_tokens
+                if isinstance(max_tokens, int) and max_tokens > 0
+                else current.max_output,
                 known=True,
             )
             if model_id not in self._models:

@@ -1,0 +1,322 @@
+"""Everything that can go wrong talking to the Messages API, as one exception tree.
+
+    IrisError
+    ├── ConfigurationError          no key, a bad base URL: fix the setup, not the network
+    └── APIError                    carries status, error_type, request_id, message
+        ├── APIStatusError          the service answered with an HTTP error
+        │   ├── InvalidRequestError         400 invalid_request_error
+        │   ├── AuthenticationError         401 authentication_error
+        │   ├── BillingError                402 billing_error
+        │   ├── PermissionDeniedError       403 permission_error
+        │   ├── NotFoundError               404 not_found_error
+        │   ├── RequestTooLargeError        413 request_too_large
+        │   ├── RateLimitError              429 rate_limit_error
+        │   │   └── SpendLimitError         429 enforced_spend_limit_reached (never retried)
+        │   ├── OverloadedError             529 overloaded_error
+        │   └── ServerError                 5xx api_error and any other status
+        ├── APITimeoutError         no answer in time (connect timeout, 504 timeout_error)
+        ├── APIConnectionError      the network failed before a reply started
+        └── StreamInterruptedError  a reply that had started streaming broke off
+
+``str(exc)`` is always a sentence for people. No exception's text ever contains
+the API key: messages are built from the service's error text and our own words,
+and :func:`scrub` removes the key from anything that came from elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from desktop_app.core.messages import Message
+
+
+class IrisError(Exception):
+    """Base of every error Iris raises on purpose."""
+
+
+class ConfigurationError(IrisError):
+    """The setup is incomplete or wrong (no API key, an invalid base URL)."""
+
+
+class APIError(IrisError):
+    """A request to the Messages API failed.
+
+    Attributes:
+        message: A plain-language explanation for people.
+        status: The HTTP status, or None when no response arrived.
+        error_type: The API's ``error.type`` (for example ``overloaded_error``), if any.
+        request_id: The ``request-id`` response header, if any.
+        api_message: The service's own error text, if any.
+    """
+
+    kind = "API error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_type: str | None = None,
+        request_id: str | None = None,
+        api_message: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Build the error; ``message`` must already be safe to show."""
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_type = error_type
+        self.request_id = request_id
+        self.api_message = api_message
+        self.details = details or {}
+
+    def summary(self) -> str:
+        """One line naming the kind, status and request id, for logs and the CLI."""
+        parts = [self.kind]
+        if self.status is not None:
+            parts.append(f"HTTP {self.status}")
+        if self.error_type:
+            parts.append(self.error_type)
+        if self.request_id:
+            parts.append(f"request-id {self.request_id}")
+        return f"{' · '.join(parts)}: {self.message}"
+
+
+class APIStatusError(APIError):
+    """The service answered with an HTTP error status."""
+
+    kind = "API error"
+
+
+class InvalidRequestError(APIStatusError):
+    """400: the service rejected the request as malformed."""
+
+    kind = "Invalid request"
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or revoked."""
+
+    kind = "Authentication failed"
+
+
+class BillingError(APIStatusError):
+    """402: a billing problem on the account."""
+
+    kind = "Billing problem"
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not use this resource."""
+
+    kind = "Permission denied"
+
+
+class NotFoundError(APIStatusError):
+    """404: the model or endpoint does not exist for this key."""
+
+    kind = "Not found"
+
+
+class RequestTooLargeError(APIStatusError):
+    """413: the request body is over the service's size limit."""
+
+    kind = "Request too large"
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests or tokens for the account's tier.
+
+    Attributes:
+        retry_after: Seconds the service asked us to wait, if it said.
+    """
+
+    kind = "Rate limited"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        """Build the error with the wait the service asked for, if any."""
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class SpendLimitError(RateLimitError):
+    """429 ``enforced_spend_limit_reached``: waiting will not help."""
+
+    kind = "Spend limit reached"
+
+
+class OverloadedError(APIStatusError):
+    """529: the service is temporarily overloaded."""
+
+    kind = "Overloaded"
+
+
+class ServerError(APIStatusError):
+    """5xx or an unexpected status: a problem on the service's side."""
+
+    kind = "Server error"
+
+
+class APITimeoutError(APIError):
+    """The service did not answer in time."""
+
+    kind = "Timeout"
+
+
+class APIConnectionError(APIError):
+    """The network failed before any reply arrived."""
+
+    kind = "Connection failed"
+
+
+class StreamInterruptedError(APIError):
+    """A streamed reply broke off after it had started.
+
+    Attributes:
+        partial: The message as far as it arrived; nothing that arrived is lost.
+    """
+
+    kind = "Reply interrupted"
+
+    def __init__(self, message: str, *, partial: Message | None = None, **kwargs: Any) -> None:
+        """Build the error carrying the partial reply."""
+        super().__init__(message, **kwargs)
+        self.partial = partial
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: InvalidRequestError,
+    401: AuthenticationError,
+    402: BillingError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    413: RequestTooLargeError,
+    429: RateLimitError,
+    529: OverloadedError,
+}
+
+_TYPE_CLASSES: dict[str, type[APIError]] = {
+    "invalid_request_error": InvalidRequestError,
+    "authentication_error": AuthenticationError,
+    "billing_error": BillingError,
+    "permission_error": PermissionDeniedError,
+    "not_found_error": NotFoundError,
+    "request_too_large": RequestTooLargeError,
+    "rate_limit_error": RateLimitError,
+    "overloaded_error": OverloadedError,
+    "api_error": ServerError,
+    "timeout_error": APITimeoutError,
+}
+
+_PLAIN: dict[type[APIError], str] = {
+    InvalidRequestError: "The service rejected the request",
+    AuthenticationError: "The API key was not accepted. Check the key in Settings",
+    BillingError: "The account has a billing problem. Check the plan and credit on the console",
+    PermissionDeniedError: "This API key is not allowed to do that",
+    NotFoundError: "The service does not know that model or endpoint",
+    RequestTooLargeError: "The request is too large for the service (over 32 MB); "
+    "send fewer or smaller images",
+    RateLimitError: "Too many requests for your rate-limit tier",
+    SpendLimitError: "The account's spend limit is reached; waiting will not help. "
+    "Raise the limit on the console",
+    OverloadedError: "The service is overloaded right now",
+    ServerError: "The service had an internal error",
+    APITimeoutError: "The service took too long to answer",
+}
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """Remove ``secret`` from ``text`` so it can be shown or logged."""
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
+def error_for_status(
+    status: int,
+    body: Any,
+    *,
+    request_id: str | None = None,
+    retry_after: float | None = None,
+    secret: str | None = None,
+) -> APIError:
+    """Build the right exception for an HTTP error response.
+
+    Args:
+        status: The HTTP status.
+        body: The parsed JSON body, or anything else when it was not JSON.
+        request_id: The ``request-id`` header.
+        retry_after: Seconds from ``retry-after``, for 429s.
+        secret: The API key, removed from any text that ends up in the message.
+    """
+    error_type: str | None = None
+    api_message: str | None = None
+    details: dict[str, Any] = {}
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            error_type = error.get("type") if isinstance(error.get("type"), str) else None
+            msg = error.get("message")
+            api_message = scrub(msg, secret) if isinstance(msg, str) else None
+            if isinstance(error.get("details"), dict):
+                details = error["details"]
+        if request_id is None and isinstance(body.get("request_id"), str):
+            request_id = body["request_id"]
+
+    cls: type[APIError]
+    if status == 429 and details.get("error_code") == "enforced_spend_limit_reached":
+        cls = SpendLimitError
+    elif status in _STATUS_CLASSES:
+        cls = _STATUS_CLASSES[status]
+    elif status == 504 or error_type == "timeout_error":
+        cls = APITimeoutError
+    else:
+        cls = ServerError
+    plain = _PLAIN.get(cls, "The service returned an error")
+    message = f"{plain}: {api_message}" if api_message else f"{plain} (HTTP {status})."
+    if not message.endswith((".", "?", "!")):
+        message += "."
+    kwargs: dict[str, Any] = {
+        "status": status,
+        "error_type": error_type,
+        "request_id": request_id,
+        "api_message": api_message,
+        "details": details,
+    }
+    if cls is RateLimitError or cls is SpendLimitError:
+        rate_cls: type[RateLimitError] = (
+            SpendLimitError if cls is SpendLimitError else RateLimitError
+        )
+        return rate_cls(message, retry_after=retry_after, **kwargs)
+    return cls(message, **kwargs)
+
+
+def error_from_event(
+    payload: Any,
+    *,
+    request_id: str | None,
+    partial: Message | None,
+    secret: str | None = None,
+) -> StreamInterruptedError:
+    """Build the error for an ``error`` event that arrived inside a 200 stream."""
+    error_type: str | None = None
+    api_message: str | None = None
+    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+        error = payload["error"]
+        error_type = error.get("type") if isinstance(error.get("type"), str) else None
+        if isinstance(error.get("message"), str):
+            api_message = scrub(error["message"], secret)
+    cause = _PLAIN.get(_TYPE_CLASSES.get(error_type or "", ServerError), "the service failed")
+    message = f"The reply was interrupted. {cause}"
+    if api_message:
+        message += f" ({api_message})"
+    message += ". What arrived is kept; retry to ask again."
+    return StreamInterruptedError(
+        message,
+        status=200,
+        error_type=error_type,
+        request_id=request_id,
+        api_message=api_message,
+        partial=partial,
+    )

@@ -1,0 +1,310 @@
+"""The assistant's reply as typed data: content blocks, usage and the message itself.
+
+Streamed text arrives in many small pieces; blocks collect the pieces in a list and
+join them only when read, so a long reply costs linear time, not quadratic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any, TypeAlias
+
+_USAGE_COUNTS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
+
+
+class _Pieces:
+    """Text built from streamed pieces, joined lazily."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, text: str = "") -> None:
+        self._parts: list[str] = [text] if text else []
+
+    def append(self, piece: str) -> None:
+        self._parts.append(piece)
+
+    def value(self) -> str:
+        parts = self._parts
+        if len(parts) > 1:
+            joined = "".join(parts)
+            parts.clear()
+            parts.append(joined)
+            return joined
+        return parts[0] if parts else ""
+
+
+class TextBlock:
+    """A ``text`` block, with any citations attached to it."""
+
+    __slots__ = ("_text", "citations")
+    type = "text"
+
+    def __init__(self, text: str = "", citations: list[dict[str, Any]] | None = None) -> None:
+        """Build a text block."""
+        self._text = _Pieces(text)
+        self.citations: list[dict[str, Any]] = list(citations or [])
+
+    @property
+    def text(self) -> str:
+        """The text so far."""
+        return self._text.value()
+
+    def append(self, piece: str) -> None:
+        """Add a streamed piece of text."""
+        self._text.append(piece)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The block in the Messages API shape."""
+        block: dict[str, Any] = {"type": "text", "text": self.text}
+        if self.citations:
+            block["citations"] = list(self.citations)
+        return block
+
+
+class ThinkingBlock:
+    """A ``thinking`` block; its signature must be sent back unchanged."""
+
+    __slots__ = ("_thinking", "signature")
+    type = "thinking"
+
+    def __init__(self, thinking: str = "", signature: str = "") -> None:
+        """Build a thinking block."""
+        self._thinking = _Pieces(thinking)
+        self.signature = signature
+
+    @property
+    def thinking(self) -> str:
+        """The thinking text so far."""
+        return self._thinking.value()
+
+    def append(self, piece: str) -> None:
+        """Add a streamed piece of thinking."""
+        self._thinking.append(piece)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The block in the Messages API shape."""
+        return {"type": "thinking", "thinking": self.thinking, "signature": self.signature}
+
+
+@dataclasses.dataclass(slots=True)
+class RedactedThinkingBlock:
+    """A ``redacted_thinking`` block: opaque data to send back unchanged."""
+
+    data: str
+    type = "redacted_thinking"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The block in the Messages API shape."""
+        return {"type": "redacted_thinking", "data": self.data}
+
+
+class ToolUseBlock:
+    """A ``tool_use`` or ``server_tool_use`` block.
+
+    Its input streams as JSON fragments that are joined and parsed at block stop;
+    ``input_error`` says why when the joined text was not valid JSON.
+    """
+
+    __slots__ = ("_json", "block_type", "extra", "id", "input", "input_error", "name")
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        input: Any = None,
+        *,
+        block_type: str = "tool_use",
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Build a tool-use block."""
+        self.id = id
+        self.name = name
+        self.input: Any = {} if input is None else input
+        self.block_type = block_type
+        self.extra = dict(extra or {})
+        self.input_error: str | None = None
+        self._json = _Pieces()
+
+    @property
+    def type(self) -> str:
+        """``tool_use`` or ``server_tool_use``."""
+        return self.block_type
+
+    @property
+    def partial_json(self) -> str:
+        """The raw JSON text streamed so far."""
+        return self._json.value()
+
+    def append(self, piece: str) -> None:
+        """Add a streamed fragment of the input JSON."""
+        self._json.append(piece)
+
+    def finish(self) -> None:
+        """Parse the joined JSON fragments into ``input``."""
+        raw = self.partial_json
+        if not raw.strip():
+            return
+        try:
+            self.input = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            self.input_error = f"the tool input was not valid JSON ({exc.msg})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The block in the Messages API shape."""
+        block = dict(self.extra)
+        block.update(type=self.block_type, id=self.id, name=self.name, input=self.input)
+        return block
+
+
+@dataclasses.dataclass(slots=True)
+class OtherBlock:
+    """A block type Iris does not interpret; kept verbatim so nothing is lost."""
+
+    raw: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        """The block's own ``type``."""
+        return str(self.raw.get("type", "unknown"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The block as it arrived."""
+        return dict(self.raw)
+
+
+ContentBlock: TypeAlias = (
+    TextBlock | ThinkingBlock | RedactedThinkingBlock | ToolUseBlock | OtherBlock
+)
+
+
+def block_from_dict(data: Mapping[str, Any]) -> ContentBlock:
+    """Build a content block from its API shape; unknown types become ``OtherBlock``."""
+    kind = data.get("type")
+    if kind == "text":
+        citations = data.get("citations")
+        return TextBlock(
+            str(data.get("text", "")), citations if isinstance(citations, list) else None
+        )
+    if kind == "thinking":
+        return ThinkingBlock(str(data.get("thinking", "")), str(data.get("signature", "")))
+    if kind == "redacted_thinking":
+        return RedactedThinkingBlock(str(data.get("data", "")))
+    if kind in ("tool_use", "server_tool_use"):
+        extra = {k: v for k, v in data.items() if k not in ("type", "id", "name", "input")}
+        return ToolUseBlock(
+            str(data.get("id", "")),
+            str(data.get("name", "")),
+            data.get("input"),
+            block_type=str(kind),
+            extra=extra,
+        )
+    return OtherBlock(dict(data))
+
+
+@dataclasses.dataclass(slots=True)
+class Usage:
+    """Token usage of one reply. Streamed figures are cumulative, not increments."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Usage:
+        """Build usage from the API's ``usage`` object."""
+        usage = cls()
+        usage.update(data)
+        return usage
+
+    def update(self, data: Mapping[str, Any] | None) -> None:
+        """Apply the fields ``data`` carries; fields it leaves out keep their values."""
+        if not data:
+            return
+        for key, value in data.items():
+            if key in _USAGE_COUNTS:
+                if isinstance(value, int):
+                    setattr(self, key, value)
+            elif value is not None:
+                self.extra[key] = value
+
+    @property
+    def total_input_tokens(self) -> int:
+        """Input tokens including those written to and read from the cache."""
+        return self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        """The usage in the Messages API shape."""
+        out: dict[str, Any] = {key: getattr(self, key) for key in _USAGE_COUNTS}
+        out.update(self.extra)
+        return out
+
+
+@dataclasses.dataclass(slots=True)
+class Message:
+    """An assistant message, complete or as far as it streamed."""
+
+    id: str = ""
+    model: str = ""
+    role: str = "assistant"
+    content: list[ContentBlock] = dataclasses.field(default_factory=list)
+    stop_reason: str | None = None
+    stop_sequence: str | None = None
+    stop_details: dict[str, Any] | None = None
+    usage: Usage = dataclasses.field(default_factory=Usage)
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Message:
+        """Build a message from the API's message object."""
+        content = data.get("content")
+        stop_details = data.get("stop_details")
+        known = {"id", "type", "model", "role", "content", "stop_reason", "stop_sequence"}
+        known |= {"stop_details", "usage"}
+        return cls(
+            id=str(data.get("id", "")),
+            model=str(data.get("model", "")),
+            role=str(data.get("role", "assistant")),
+            content=[block_from_dict(b) for b in content if isinstance(b, Mapping)]
+            if isinstance(content, list)
+            else [],
+            stop_reason=data.get("stop_reason"),
+            stop_sequence=data.get("stop_sequence"),
+            stop_details=stop_details if isinstance(stop_details, dict) else None,
+            usage=Usage.from_dict(data.get("usage")),
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+    @property
+    def text(self) -> str:
+        """All text blocks joined: what a person reads as the answer."""
+        return "".join(b.text for b in self.content if isinstance(b, TextBlock))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The message in the Messages API response shape."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "type": "message",
+            "role": self.role,
+            "model": self.model,
+            "content": [b.to_dict() for b in self.content],
+            "stop_reason": self.stop_reason,
+            "stop_sequence": self.stop_sequence,
+        }
+        if self.stop_details is not None:
+            out["stop_details"] = self.stop_details
+        out["usage"] = self.usage.to_dict()
+        out.update(self.extra)
+        return out
+
+    def to_param(self) -> dict[str, Any]:
+        """The message as an ``assistant`` turn of a later request."""
+        return {"role": self.role, "content": [b.to_dict() for b in self.content]}
