@@ -106,7 +106,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.demo:
         from desktop_app.offline.server import DEMO_API_KEY, OfflineServer
 
-        with OfflineServer() as server:
+        # No artificial pacing: on the command line the answer matters, not the show.
+        with OfflineServer(delay=0.0) as server:
             return _ask(args, model, content, DEMO_API_KEY, server.base_url)
 
     from desktop_app.core.secrets import load_api_key

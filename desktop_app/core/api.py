@@ -18,14 +18,20 @@ import asyncio
 import contextlib
 import copy
 import dataclasses
-import email.utils
 import json
 import logging
 import os
 import random
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
+
+if "httpx" not in sys.modules:
+    # httpx loads its optional command-line client (click and rich, ~100 ms here)
+    # whenever those happen to be installed. Iris never uses it; a None entry makes
+    # that import fail fast, which httpx handles.
+    sys.modules["httpx._main"] = None  # type: ignore[assignment]
 
 import httpx
 
@@ -158,8 +164,7 @@ def build_body(request: MessageRequest, model: ModelInfo) -> tuple[dict[str, Any
     return body, betas
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class RetryNotice:
+class RetryNotice(NamedTuple):
     """A retry is about to wait; the UI can show a countdown from it.
 
     Attributes:
@@ -193,6 +198,8 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
     try:
         value = float(raw)
     except ValueError:
+        import email.utils  # rare: HTTP-date form only, and slow to import
+
         try:
             parsed = email.utils.parsedate_to_datetime(raw)
         except (ValueError, TypeError):
@@ -345,6 +352,11 @@ class MessagesClient:
         self.max_retry_wait = max_retry_wait
         self.idle_timeout = idle_timeout
         self.limiter = limiter
+        if transport is None and self.base_url.startswith("http://"):
+            # A plain-HTTP base URL (the offline server, a local gateway) never does
+            # TLS, and requests cannot leave it (no redirects), so skip building the
+            # certificate store: that alone takes about 0.1 s at start-up.
+            transport = httpx.AsyncHTTPTransport(verify=False)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             transport=transport,

@@ -1,5 +1,8 @@
 """Typed Messages API stream events, and the accumulator that builds the final message.
 
+Events and deltas are NamedTuples: a long reply creates hundreds of thousands of
+them, and tuples are the cheapest immutable records to build and to define.
+
 Event names the API may add later, and block or delta types Iris does not know,
 are carried as ``Unknown*`` values and otherwise ignored: new server features must
 never break an old client.
@@ -10,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 from desktop_app.core.messages import (
     ContentBlock,
@@ -32,43 +35,37 @@ class ProtocolError(ValueError):
 # -- deltas -------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class TextDelta:
+class TextDelta(NamedTuple):
     """More text for a text block."""
 
     text: str
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class InputJsonDelta:
+class InputJsonDelta(NamedTuple):
     """A fragment of a tool-use block's JSON input."""
 
     partial_json: str
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class ThinkingDelta:
+class ThinkingDelta(NamedTuple):
     """More text for a thinking block."""
 
     thinking: str
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class SignatureDelta:
+class SignatureDelta(NamedTuple):
     """The signature of a thinking block, sent just before the block stops."""
 
     signature: str
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class CitationsDelta:
+class CitationsDelta(NamedTuple):
     """One citation attached to a text block."""
 
     citation: dict[str, Any]
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class UnknownDelta:
+class UnknownDelta(NamedTuple):
     """A delta type Iris does not know."""
 
     type: str
@@ -82,56 +79,73 @@ Delta: TypeAlias = (
 # -- events -------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class MessageStartEvent:
+class MessageStartEvent(NamedTuple):
     """The reply begins; ``message`` has empty content and the starting usage."""
 
     message: Message
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class ContentBlockStartEvent:
+class _Indexed:
+    # Plain slotted classes rather than NamedTuples: a tuple already has an
+    # ``index`` method, and these events need an ``index`` field.
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _all_slots(type(self)))
+        return f"{type(self).__name__}({fields})"
+
+
+def _all_slots(cls: type) -> list[str]:
+    return [name for klass in reversed(cls.__mro__) for name in getattr(klass, "__slots__", ())]
+
+
+class ContentBlockStartEvent(_Indexed):
     """A content block begins at ``index``."""
 
-    index: int
-    block: ContentBlock
+    __slots__ = ("block",)
+
+    def __init__(self, index: int, block: ContentBlock) -> None:
+        """Build the event."""
+        self.index = index
+        self.block = block
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class ContentBlockDeltaEvent:
+class ContentBlockDeltaEvent(_Indexed):
     """More content for the block at ``index``."""
 
-    index: int
-    delta: Delta
+    __slots__ = ("delta",)
+
+    def __init__(self, index: int, delta: Delta) -> None:
+        """Build the event."""
+        self.index = index
+        self.delta = delta
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class ContentBlockStopEvent:
+class ContentBlockStopEvent(_Indexed):
     """The block at ``index`` is complete."""
 
-    index: int
+    __slots__ = ()
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class MessageDeltaEvent:
+class MessageDeltaEvent(NamedTuple):
     """Top-level changes (stop reason, stop details) and cumulative usage."""
 
     delta: dict[str, Any]
     usage: dict[str, Any]
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class MessageStopEvent:
+class MessageStopEvent(NamedTuple):
     """The reply is complete."""
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class PingEvent:
+class PingEvent(NamedTuple):
     """Keep-alive traffic."""
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class ErrorEvent:
+class ErrorEvent(NamedTuple):
     """The service failed after the stream had started."""
 
     error_type: str | None
@@ -139,8 +153,7 @@ class ErrorEvent:
     raw: dict[str, Any]
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class UnknownEvent:
+class UnknownEvent(NamedTuple):
     """An event type Iris does not know."""
 
     type: str

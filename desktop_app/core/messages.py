@@ -93,7 +93,7 @@ class ThinkingBlock:
         return {"type": "thinking", "thinking": self.thinking, "signature": self.signature}
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class RedactedThinkingBlock:
     """A ``redacted_thinking`` block: opaque data to send back unchanged."""
 
@@ -163,7 +163,7 @@ class ToolUseBlock:
         return block
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class OtherBlock:
     """A block type Iris does not interpret; kept verbatim so nothing is lost."""
 
@@ -208,7 +208,7 @@ def block_from_dict(data: Mapping[str, Any]) -> ContentBlock:
     return OtherBlock(dict(data))
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class Usage:
     """Token usage of one reply. Streamed figures are cumulative, not increments."""
 
@@ -248,7 +248,7 @@ class Usage:
         return out
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class Message:
     """An assistant message, complete or as far as it streamed."""
 

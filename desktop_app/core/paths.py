@@ -1,0 +1,44 @@
+"""Where Iris keeps its files: the platform's config, data and cache folders.
+
+``IRIS_CONFIG_DIR``, ``IRIS_DATA_DIR`` and ``IRIS_CACHE_DIR`` override them, for
+portable installs and for tests. Core functions take these paths as arguments;
+only the composition root (``desktop_app.app``) and the command line call this.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+APP_NAME = "iris"
+
+
+@dataclasses.dataclass(frozen=True)
+class AppPaths:
+    """The three folders Iris writes to."""
+
+    config: Path
+    data: Path
+    cache: Path
+
+    def ensure(self) -> AppPaths:
+        """Create the folders if they are missing; return self."""
+        for path in (self.config, self.data, self.cache):
+            path.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def app_paths() -> AppPaths:
+    """The folders for this user, honouring the ``IRIS_*_DIR`` overrides."""
+    import platformdirs
+
+    def pick(env: str, default: str) -> Path:
+        value = os.environ.get(env, "").strip()
+        return Path(value).expanduser() if value else Path(default)
+
+    return AppPaths(
+        config=pick("IRIS_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+        data=pick("IRIS_DATA_DIR", platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+        cache=pick("IRIS_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
+    )
