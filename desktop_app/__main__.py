@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Sequence
+import time
+
+# Taken before anything heavy is imported: --smoke-test reports start-up from here.
+_STARTED = time.perf_counter()
+
+import sys  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+
+SUBCOMMANDS = ("ask", "image")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run Iris with ``argv`` (without the program name) and return the exit code."""
-    from desktop_app.cli.main import run
+    """Run Iris with ``argv`` (without the program name) and return the exit code.
 
-    return run(list(sys.argv[1:] if argv is None else argv))
+    A subcommand runs the Qt-free command line; anything else opens the window.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and (args[0] in SUBCOMMANDS or args[0] in ("-h", "--help", "--version")):
+        from desktop_app.cli.main import run
+
+        return run(args)
+    from desktop_app.gui import run_gui
+
+    return run_gui(args, _STARTED)
 
 
 def console_main() -> None:

@@ -1,0 +1,137 @@
+"""The composition root: paths, settings, key, catalog and engine, wired once.
+
+This is the one place that reads the environment and decides between the real
+API and the built-in offline demo.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop_app.core.api import MessagesClient
+from desktop_app.core.catalog import Catalog, Tier, custom_tier
+from desktop_app.core.errors import ConfigurationError
+from desktop_app.core.paths import AppPaths
+from desktop_app.core.ratelimit import RateLimiter, RateLimitSnapshot
+from desktop_app.ui.api_key import ApiKeyState
+from desktop_app.ui.settings_store import SettingsStore
+
+log = logging.getLogger("iris.app")
+
+
+class AppContext(QObject):
+    """Everything the window needs, built once at start-up.
+
+    Signals:
+        rate_limits_updated: New rate-limit figures for a family (RateLimitSnapshot).
+        mode_changed: The app switched between the demo and the real API.
+    """
+
+    rate_limits_updated = Signal(object)
+    mode_changed = Signal()
+
+    def __init__(self, paths: AppPaths, *, demo: bool = False) -> None:
+        """Load settings, catalog and key from ``paths``; ``demo`` forces the offline server."""
+        super().__init__()
+        self.paths = paths
+        self.catalog = Catalog.load(paths.cache)
+        self.settings = SettingsStore(paths.config)
+        self.api_key = ApiKeyState()
+        self.api_key.load()
+        self.limiter = RateLimiter(self._tier())
+        self._force_demo = demo
+        self._demo_server: object | None = None
+        self._client: MessagesClient | None = None
+        self._client_config: tuple[str, str, str] | None = None
+        self._retired: list[MessagesClient] = []
+        self.settings.changed.connect(self._on_setting_changed)
+        self.api_key.changed.connect(self._on_key_changed)
+
+    # -- mode ----------------------------------------------------------------------------------
+
+    @property
+    def demo(self) -> bool:
+        """True when requests go to the built-in offline server."""
+        return self._force_demo or self.api_key.key() is None
+
+    @property
+    def demo_requested(self) -> bool:
+        """True when the user chose the demo (``--demo`` or the menu), key or not."""
+        return self._force_demo
+
+    def use_demo(self, demo: bool) -> None:
+        """Switch to the offline demo (True) or back to the real API when a key is set."""
+        if demo != self._force_demo:
+            self._force_demo = demo
+            self.mode_changed.emit()
+
+    def _tier(self) -> Tier:
+        settings = self.settings.settings
+        if settings.tier == "custom":
+            return custom_tier(settings.custom_rpm_map)
+        return self.catalog.tier(settings.tier)
+
+    def _on_setting_changed(self, name: str) -> None:
+        if name in ("tier", "custom_rpm"):
+            self.limiter.set_tier(self._tier())
+
+    def _on_key_changed(self) -> None:
+        self.mode_changed.emit()
+
+    # -- the engine ----------------------------------------------------------------------------
+
+    def client(self) -> MessagesClient:
+        """The client for the current key and settings (built on first use, then reused).
+
+        Raises:
+            ConfigurationError: The settings or key are unusable.
+        """
+        settings = self.settings.settings
+        if self.demo:
+            from desktop_app.offline.server import DEMO_API_KEY, OfflineServer
+
+            if self._demo_server is None:
+                self._demo_server = OfflineServer().start()
+            assert isinstance(self._demo_server, OfflineServer)
+            config = (DEMO_API_KEY, self._demo_server.base_url, settings.api_version)
+        else:
+            key = self.api_key.key()
+            if key is None:
+                raise ConfigurationError("No API key is set. Add one in Settings or use the demo.")
+            config = (key, settings.base_url, settings.api_version)
+        if self._client is None or self._client_config != config:
+            if self._client is not None:
+                self._retired.append(self._client)
+            self._client = MessagesClient(
+                config[0],
+                base_url=config[1] or None,
+                api_version=config[2],
+                limiter=self.limiter,
+            )
+            self._client_config = config
+        return self._client
+
+    def rate_limits_changed(self, family: str) -> None:
+        """Publish the limiter's latest figures for ``family``."""
+        snapshot: RateLimitSnapshot = self.limiter.snapshot(family)
+        self.rate_limits_updated.emit(snapshot)
+
+    async def aclose(self) -> None:
+        """Close every HTTP client and stop the demo server."""
+        clients = [*self._retired, *([self._client] if self._client else [])]
+        self._client = None
+        self._retired = []
+        for client in clients:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+        self.settings.flush()
+        server = self._demo_server
+        self._demo_server = None
+        if server is not None:
+            from desktop_app.offline.server import OfflineServer
+
+            assert isinstance(server, OfflineServer)
+            server.stop()

@@ -1,0 +1,89 @@
+"""Start the window on one qasync loop; also ``--smoke-test``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Sequence
+
+log = logging.getLogger("iris")
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse the window's own options."""
+    parser = argparse.ArgumentParser(
+        prog="iris", description="Iris: a desktop chat and vision client for Claude."
+    )
+    parser.add_argument("--demo", action="store_true", help="use the built-in offline server")
+    parser.add_argument(
+        "--smoke-test",
+        action="store_true",
+        help="build and show the window, wait until idle, print startup_ms and exit",
+    )
+    return parser.parse_args(list(argv))
+
+
+def run_gui(argv: Sequence[str], started: float) -> int:
+    """Open the main window and run until it closes; return the exit code."""
+    args = parse_args(argv)
+    import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    # Reuse an application that already exists (tests, embedding).
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Iris")
+    app.setOrganizationName("Iris")
+    app.setApplicationVersion(_version())
+    app.setQuitOnLastWindowClosed(False)
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+
+    from desktop_app.app import AppContext
+    from desktop_app.core.paths import app_paths
+    from desktop_app.ui.main_window import MainWindow
+
+    context = AppContext(app_paths().ensure(), demo=args.demo)
+    window = MainWindow(context)
+    window.show()
+
+    async def main() -> None:
+        if args.smoke_test:
+            # "Idle" = the loop has drained the show/layout/paint events.
+            await asyncio.sleep(0)
+            app.processEvents()
+            await asyncio.sleep(0.05)
+            elapsed_ms = (time.perf_counter() - started) * 1000.0
+            print(f"startup_ms={elapsed_ms:.0f}", flush=True)
+            window.close()
+        else:
+            await window.closed.wait()
+
+    code = 0
+    try:
+        with loop:
+            loop.run_until_complete(main())
+            # Cancel in-flight requests and close HTTP clients before the loop stops.
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(context.aclose())
+    except KeyboardInterrupt:
+        code = 130
+    finally:
+        QTimer.singleShot(0, window.deleteLater)
+        asyncio.set_event_loop(None)
+    return code
+
+
+def _version() -> str:
+    from desktop_app import __version__
+
+    return __version__

@@ -1,0 +1,378 @@
+"""``ChatPanel``: the transcript, the image drop pane and the composer; owns the reply task."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
+from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QImage, QKeyEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.core.api import MessageRequest, MessageStream, RetryNotice
+from desktop_app.core.conversation import Turn, TurnStatus
+from desktop_app.core.errors import APIError, ConfigurationError, StreamInterruptedError
+from desktop_app.ui import messages
+from desktop_app.ui.asyncslot import async_slot
+from desktop_app.ui.conversation_model import ConversationModel
+from desktop_app.ui.conversation_view import ConversationView
+from desktop_app.ui.image_pane import ImageDropPane
+from desktop_app.ui.throttle import Throttle
+
+if TYPE_CHECKING:
+    from desktop_app.app import AppContext
+
+FRAME_MS = 33  # streaming repaints are coalesced to about 30 per second
+
+
+class PromptEdit(QPlainTextEdit):
+    """The composer: Enter sends, Shift+Enter adds a line, pasted images become attachments.
+
+    Signals:
+        submitted: Enter was pressed.
+        image_pasted: The clipboard data held an image (the QMimeData).
+    """
+
+    submitted = Signal()
+    image_pasted = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        """Build the editor."""
+        super().__init__(parent)
+        self.setObjectName("promptEdit")
+        self.setAccessibleName("Message to Claude")
+        self.setPlaceholderText("Message Claude… (Enter to send, Shift+Enter for a new line)")
+        self.setTabChangesFocus(True)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Send on Enter; keep Shift+Enter for new lines."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
+            event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        ):
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        """Accept images as well as text."""
+        return source.hasImage() or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        """Route pasted images to the image pane; text is inserted as usual."""
+        if source.hasImage() or (source.hasUrls() and not source.hasText()):
+            self.image_pasted.emit(source)
+            return
+        super().insertFromMimeData(source)
+
+
+class ChatPanel(QWidget):
+    """Conversation, attachments and composer, wired to the engine.
+
+    Signals:
+        reply_finished: A reply ended, whatever the outcome (the assistant Turn).
+        busy_changed: True while a reply is being requested or streamed.
+        usage_changed: The conversation's token totals changed.
+    """
+
+    reply_finished = Signal(object)
+    busy_changed = Signal(bool)
+    usage_changed = Signal()
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        """Build the panel on ``context``."""
+        super().__init__(parent)
+        self.setObjectName("chatPanel")
+        self._context = context
+        self._task: asyncio.Task[None] | None = None
+        self._thumbnails: dict[int, list[QImage]] = {}
+        self._countdown_timer = QTimer(self)
+        self._countdown_timer.setInterval(250)
+        self._countdown_timer.timeout.connect(self._on_countdown_tick)
+        self._countdown: tuple[Turn, RetryNotice] | None = None
+
+        self.model = ConversationModel(parent=self)
+        self.view = ConversationView(self.model, lambda t: self._thumbnails.get(t.id, []))
+        self.view.retry_requested.connect(self._on_retry_requested)
+        self.view.continue_requested.connect(self._on_continue_requested)
+
+        self.image_pane = ImageDropPane(context.catalog.get(context.settings.settings.model))
+        self.prompt = PromptEdit()
+        self.prompt.submitted.connect(self.send)
+        self.prompt.image_pasted.connect(self._on_image_pasted)
+        self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setAccessibleName("Send message")
+        self.send_button.setToolTip("Send (Enter)")
+        self.send_button.clicked.connect(self.send)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("stopButton")
+        self.stop_button.setAccessibleName("Stop the reply")
+        self.stop_button.setToolTip("Stop (Esc)")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop)
+        self.usage_label = QLabel()
+        self.usage_label.setObjectName("conversationUsageLabel")
+        self.usage_label.setAccessibleName("Conversation token usage")
+
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        composer_row = QHBoxLayout()
+        composer_row.addWidget(self.prompt, 1)
+        composer_row.addLayout(buttons)
+        bottom = QWidget()
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(8, 4, 8, 8)
+        bottom_layout.addWidget(self.image_pane)
+        bottom_layout.addLayout(composer_row)
+        bottom_layout.addWidget(self.usage_label)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.view)
+        splitter.addWidget(bottom)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([560, 200])
+        # The transcript gets the room; attachments and composer stay compact.
+        self.image_pane.setMaximumHeight(150)
+        self.prompt.setMinimumHeight(56)
+        self.prompt.setMaximumHeight(220)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+        self.setTabOrder(self.prompt, self.send_button)
+        self.setTabOrder(self.send_button, self.stop_button)
+        self._update_usage()
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """True while a reply is in flight."""
+        return self._task is not None
+
+    def _set_busy(self, task: asyncio.Task[None] | None) -> None:
+        self._task = task
+        busy = task is not None
+        self.stop_button.setEnabled(busy)
+        self.send_button.setEnabled(not busy)
+        self.busy_changed.emit(busy)
+
+    def new_conversation(self) -> None:
+        """Start over (the current reply, if any, is stopped first)."""
+        self.stop()
+        self._thumbnails.clear()
+        self.model.reset()
+        self._count_conversation_images()
+        self._update_usage()
+        self.prompt.setFocus()
+
+    # -- actions -------------------------------------------------------------------------------
+
+    @async_slot()
+    async def send(self) -> None:
+        """Send the composer's text and attachments."""
+        if self._task is not None:
+            return
+        text = self.prompt.toPlainText()
+        if self.image_pane.is_busy():
+            await self.image_pane.wait_idle()
+        images = self.image_pane.attachments_ready()
+        if not text.strip() and not images:
+            messages.info("Type a message or attach an image first.")
+            return
+        try:
+            self._context.client()
+        except ConfigurationError as exc:
+            messages.error(str(exc))  # the draft stays where it is
+            return
+        notes = [
+            f"{img.original_width}×{img.original_height} → {img.width}×{img.height} "
+            f"{img.media_type}, ≈{img.estimated_tokens:,} tokens"
+            for img in images
+        ]
+        thumbnails = [
+            att.thumbnail
+            for att in self.image_pane.model.attachments()
+            if att.prepared is not None and att.thumbnail is not None
+        ]
+        turn = self.model.add_user(text, [img.to_content_block() for img in images], notes)
+        if thumbnails:
+            self._thumbnails[turn.id] = thumbnails
+        self.prompt.clear()
+        self.image_pane.clear()
+        self._count_conversation_images()
+        self.view.scroll_to_bottom()
+        await self._reply_to(turn)
+
+    def stop(self) -> None:
+        """Stop the reply at once; what arrived is kept."""
+        if self._task is not None:
+            self._task.cancel()
+
+    @async_slot(object)
+    async def _on_retry_requested(self, turn: Turn) -> None:
+        if self._task is not None:
+            return
+        if turn.role == "assistant":
+            # Drop the broken reply and ask again for the turn before it.
+            row = self.model.row_of(turn)
+            self.model.remove(turn)
+            user = next(
+                (t for t in reversed(self.model.conversation.turns[:row]) if t.role == "user"),
+                None,
+            )
+            if user is None:
+                return
+            turn = user
+        self.model.set_status(turn, TurnStatus.PENDING)
+        await self._reply_to(turn)
+
+    @async_slot(object)
+    async def _on_continue_requested(self, turn: Turn) -> None:
+        if self._task is not None:
+            return
+        user = self.model.add_user("Continue.", [], [])
+        await self._reply_to(user)
+
+    def _count_conversation_images(self) -> None:
+        # The 2000 px many-image rule counts every image in the request, not just new ones.
+        count = sum(
+            1
+            for message in self.model.conversation.request_messages()
+            for block in message["content"]
+            if block.get("type") == "image"
+        )
+        self.image_pane.model.set_other_images(count)
+
+    def _on_image_pasted(self, mime: QMimeData) -> None:
+        self.image_pane.add_mime_data(mime, stem="Pasted image")
+
+    # -- the reply -------------------------------------------------------------------------------
+
+    async def _reply_to(self, user: Turn) -> None:
+        context = self._context
+        settings = context.settings.settings
+        model = context.catalog.get(settings.model)
+        try:
+            client = context.client()
+        except ConfigurationError as exc:
+            self.model.set_status(user, TurnStatus.FAILED, str(exc))
+            return
+        request = MessageRequest(
+            model=model.id,
+            messages=self.model.conversation.request_messages(),
+            max_tokens=settings.max_tokens,
+            system=settings.system_prompt or None,
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            stop_sequences=settings.stop_sequences,
+            cache=settings.prompt_caching,
+        )
+        reply = self.model.start_reply(model.id)
+        repaint = Throttle(lambda: self.model.touch(reply), FRAME_MS, self)
+        self._set_busy(asyncio.current_task())
+        stream: MessageStream | None = None
+        started = time.monotonic()
+        try:
+            async with client.stream(
+                request, model, on_retry=self._retry_notifier(reply)
+            ) as stream:
+                self._clear_countdown()
+                async for _event in stream:
+                    reply.message = stream.message
+                    repaint()
+                reply.message = stream.message
+            self.model.set_status(user, TurnStatus.DONE)
+            self.model.set_status(reply, TurnStatus.DONE)
+        except asyncio.CancelledError:
+            if stream is None:
+                # Stopped before anything arrived: nothing to keep but the question.
+                self.model.remove(reply)
+                self.model.set_status(user, TurnStatus.FAILED, "Stopped before a reply arrived.")
+            else:
+                reply.message = stream.message
+                self.model.set_status(user, TurnStatus.DONE)
+                self.model.set_status(reply, TurnStatus.STOPPED)
+        except StreamInterruptedError as exc:
+            if exc.partial is not None:
+                reply.message = exc.partial
+            self.model.set_status(user, TurnStatus.DONE)
+            self.model.set_status(reply, TurnStatus.INTERRUPTED, str(exc))
+        except APIError as exc:
+            self.model.remove(reply)
+            self.model.set_status(user, TurnStatus.FAILED, str(exc))
+        finally:
+            repaint.cancel()
+            repaint.deleteLater()
+            self._clear_countdown()
+            self._set_busy(None)
+            self._update_usage()
+            self._context.rate_limits_changed(model.family)
+        self._announce(reply, time.monotonic() - started)
+        self.reply_finished.emit(reply)
+
+    def _retry_notifier(self, reply: Turn) -> Callable[[RetryNotice], None]:
+        def notify(notice: RetryNotice) -> None:
+            self._countdown = (reply, notice)
+            self._on_countdown_tick()
+            self._countdown_timer.start()
+
+        return notify
+
+    def _on_countdown_tick(self) -> None:
+        if self._countdown is None:
+            self._countdown_timer.stop()
+            return
+        turn, notice = self._countdown
+        widget = self.view.widget_for(turn)
+        left = notice.seconds_left()
+        if widget is not None:
+            widget.set_countdown(left, f"{notice.error.kind}.")
+        if left <= 0:
+            self._countdown_timer.stop()
+
+    def _clear_countdown(self) -> None:
+        if self._countdown is not None:
+            turn, _notice = self._countdown
+            self._countdown = None
+            widget = self.view.widget_for(turn)
+            if widget is not None:
+                widget.set_countdown(None)
+        self._countdown_timer.stop()
+
+    def _announce(self, reply: Turn, seconds: float) -> None:
+        if reply.status is TurnStatus.DONE:
+            text = f"Claude replied in {seconds:.0f} seconds."
+        elif reply.status is TurnStatus.STOPPED:
+            text = "Reply stopped."
+        elif reply.status is TurnStatus.INTERRUPTED:
+            text = "The reply was interrupted."
+        else:
+            text = "The message could not be sent."
+        with contextlib.suppress(RuntimeError):
+            QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(self.view, text))
+
+    def _update_usage(self) -> None:
+        usage = self.model.conversation.total_usage()
+        text = (
+            f"Conversation: in {usage.input_tokens:,} · out {usage.output_tokens:,}"
+            f" · cache write {usage.cache_creation_input_tokens:,}"
+            f" · cache read {usage.cache_read_input_tokens:,}"
+        )
+        self.usage_label.setText(text)
+        self.usage_changed.emit()

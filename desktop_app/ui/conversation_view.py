@@ -1,0 +1,177 @@
+"""``ConversationView``: the transcript, one :class:`MessageWidget` per model row.
+
+Long conversations open lazily: only the newest rows get widgets at first, and
+older ones are built in batches as the user scrolls up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from desktop_app.core.conversation import Turn
+from desktop_app.ui.conversation_model import ConversationModel, TurnRole
+from desktop_app.ui.message_widget import MessageWidget
+
+BATCH = 30
+
+
+class ConversationView(QScrollArea):
+    """Shows a :class:`ConversationModel` as a scrolling column of messages.
+
+    Signals:
+        retry_requested: A turn's Retry button was pressed (the Turn).
+        continue_requested: A turn's Continue button was pressed (the Turn).
+    """
+
+    retry_requested = Signal(object)
+    continue_requested = Signal(object)
+
+    def __init__(
+        self,
+        model: ConversationModel,
+        thumbnails: Callable[[Turn], list[QImage]] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        """Show ``model``; ``thumbnails`` gives the images to show under a user turn."""
+        super().__init__(parent)
+        self.setObjectName("conversationView")
+        self.setAccessibleName("Conversation")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._model = model
+        self._thumbnails = thumbnails or (lambda _turn: [])
+        self._widgets: list[MessageWidget] = []  # rows first_row .. rowCount-1
+        self._first_row = 0
+        self._stick_to_bottom = True
+
+        container = QWidget()
+        container.setObjectName("conversationContents")
+        self._layout = QVBoxLayout(container)
+        self._layout.setContentsMargins(12, 12, 12, 12)
+        self._layout.setSpacing(10)
+        self._placeholder = QLabel(
+            "Ask Claude anything. Drop, paste or attach images to ask about them."
+        )
+        self._placeholder.setObjectName("emptyConversationHint")
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setWordWrap(True)
+        self._layout.addWidget(self._placeholder)
+        self._layout.addStretch(1)
+        self.setWidget(container)
+
+        model.rowsInserted.connect(self._on_rows_inserted)
+        model.rowsRemoved.connect(self._on_rows_removed)
+        model.dataChanged.connect(self._on_data_changed)
+        model.modelReset.connect(self._rebuild)
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._on_scrolled)
+        bar.rangeChanged.connect(self._on_range_changed)
+        self._rebuild()
+
+    # -- queries -------------------------------------------------------------------------------
+
+    @property
+    def loaded_rows(self) -> int:
+        """How many rows have widgets now."""
+        return len(self._widgets)
+
+    def widget_for(self, turn: Turn) -> MessageWidget | None:
+        """The widget showing ``turn``, if it is built."""
+        return next((w for w in self._widgets if w.turn is turn), None)
+
+    def scroll_to_bottom(self) -> None:
+        """Show the newest message."""
+        self._stick_to_bottom = True
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _make(self, row: int) -> MessageWidget:
+        turn = self._model.data(self._model.index(row, 0), TurnRole.TURN)
+        widget = MessageWidget(turn, self._thumbnails(turn))
+        widget.retry_requested.connect(self.retry_requested)
+        widget.continue_requested.connect(self.continue_requested)
+        return widget
+
+    def _insert_widget(self, position: int, widget: MessageWidget) -> None:
+        # +1: the placeholder label sits first in the layout.
+        self._layout.insertWidget(position + 1, widget)
+
+    def _rebuild(self) -> None:
+        for widget in self._widgets:
+            widget.deleteLater()
+        self._widgets = []
+        count = self._model.rowCount()
+        self._first_row = max(0, count - BATCH)
+        for row in range(self._first_row, count):
+            widget = self._make(row)
+            self._widgets.append(widget)
+            self._insert_widget(len(self._widgets) - 1, widget)
+        self._placeholder.setVisible(count == 0)
+        self._stick_to_bottom = True
+        QTimer.singleShot(0, self.scroll_to_bottom)
+
+    def _load_older(self) -> None:
+        if self._first_row == 0:
+            return
+        bar = self.verticalScrollBar()
+        before = bar.maximum() - bar.value()
+        start = max(0, self._first_row - BATCH)
+        new = [self._make(row) for row in range(start, self._first_row)]
+        for i, widget in enumerate(new):
+            self._insert_widget(i, widget)
+        self._widgets[:0] = new
+        self._first_row = start
+        # Keep the same message under the user's eyes once the layout settles.
+        QTimer.singleShot(0, lambda: bar.setValue(bar.maximum() - before))
+
+    # -- model signals -------------------------------------------------------------------------
+
+    def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        self._placeholder.hide()
+        for row in range(first, last + 1):
+            position = row - self._first_row
+            if position < 0:
+                self._first_row += 1  # an older, unloaded row: just shift the window
+                continue
+            widget = self._make(row)
+            self._widgets.insert(position, widget)
+            self._insert_widget(position, widget)
+
+    def _on_rows_removed(self, parent: QModelIndex, first: int, last: int) -> None:
+        for row in range(last, first - 1, -1):
+            position = row - self._first_row
+            if position < 0:
+                self._first_row -= 1
+                continue
+            if position < len(self._widgets):
+                self._widgets.pop(position).deleteLater()
+        self._placeholder.setVisible(self._model.rowCount() == 0)
+
+    def _on_data_changed(
+        self,
+        top_left: QModelIndex | QPersistentModelIndex,
+        bottom_right: QModelIndex | QPersistentModelIndex,
+        roles: list[int] | None = None,
+    ) -> None:
+        for row in range(top_left.row(), bottom_right.row() + 1):
+            position = row - self._first_row
+            if 0 <= position < len(self._widgets):
+                self._widgets[position].refresh()
+
+    def _on_scrolled(self, value: int) -> None:
+        bar = self.verticalScrollBar()
+        self._stick_to_bottom = value >= bar.maximum() - 4
+        if value == bar.minimum() and self._first_row > 0:
+            self._load_older()
+
+    def _on_range_changed(self, minimum: int, maximum: int) -> None:
+        if self._stick_to_bottom:
+            self.verticalScrollBar().setValue(maximum)

@@ -1,0 +1,227 @@
+"""``MainWindow``: conversation, settings dock and image drop pane on one qasync loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QShortcut,
+)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app import __version__
+from desktop_app.app import AppContext
+from desktop_app.ui import messages
+from desktop_app.ui.chat_panel import ChatPanel
+from desktop_app.ui.settings_pane import SettingsPane
+
+
+class FirstRunBanner(QFrame):
+    """Shown while no key is set: try the offline demo, or enter a key.
+
+    Signals:
+        demo_chosen: The user picked the demo.
+        key_chosen: The user wants to enter a key.
+    """
+
+    demo_chosen = Signal()
+    key_chosen = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        """Build the banner."""
+        super().__init__(parent)
+        self.setObjectName("firstRunBanner")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        text = QLabel(
+            "<b>Welcome to Iris.</b> No API key is set yet. Try the whole app with the "
+            "built-in offline demo (nothing leaves this computer), or enter your "
+            "Anthropic API key; it is kept in the system keychain."
+        )
+        text.setWordWrap(True)
+        demo = QPushButton("Try the offline demo")
+        demo.setObjectName("tryDemoButton")
+        demo.setAccessibleName("Try the offline demo")
+        demo.clicked.connect(self.demo_chosen)
+        key = QPushButton("Enter an API key…")
+        key.setObjectName("enterKeyButton")
+        key.setAccessibleName("Enter an API key")
+        key.clicked.connect(self.key_chosen)
+        buttons = QHBoxLayout()
+        buttons.addWidget(demo)
+        buttons.addWidget(key)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addLayout(buttons)
+
+
+class MainWindow(QMainWindow):
+    """The Iris main window."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        """Build every pane on ``context``."""
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setAccessibleName("Iris")
+        self.context = context
+        self.resize(1180, 780)
+        self.setAcceptDrops(True)
+
+        self.chat = ChatPanel(context)
+        self.banner = FirstRunBanner()
+        self.banner.demo_chosen.connect(self._on_demo_chosen)
+        self.banner.key_chosen.connect(self.show_settings)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.chat, 1)
+        self.setCentralWidget(central)
+
+        self.settings_pane = SettingsPane(context.settings, context.catalog, context.api_key)
+        self.settings_dock = QDockWidget("Settings", self)
+        self.settings_dock.setObjectName("settingsDock")
+        self.settings_dock.setAccessibleName("Settings")
+        self.settings_dock.setWidget(self.settings_pane)
+        self.settings_dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.settings_dock)
+        self.resizeDocks([self.settings_dock], [400], Qt.Orientation.Horizontal)
+
+        self._build_menus()
+        self._build_shortcuts()
+        messages.bridge.shown.connect(self._on_message)
+        messages.bridge.flush()
+        context.rate_limits_updated.connect(self.settings_pane.show_rate_limits)
+        context.mode_changed.connect(self._update_mode)
+        context.settings.changed.connect(self._on_setting_changed)
+        self.chat.image_pane.set_model(context.catalog.get(context.settings.settings.model))
+        self._update_mode()
+        self.chat.prompt.setFocus()
+
+    # -- structure -----------------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        new = QAction("&New conversation", self)
+        new.setShortcut(QKeySequence("Ctrl+N"))
+        new.triggered.connect(self.chat.new_conversation)
+        file_menu.addAction(new)
+        attach = QAction("&Attach images…", self)
+        attach.setShortcut(QKeySequence("Ctrl+O"))
+        attach.triggered.connect(
+            lambda: self.chat.image_pane.add_files(self.chat.image_pane.choose_files())
+        )
+        file_menu.addAction(attach)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        settings = QAction("&Settings", self)
+        settings.setShortcut(QKeySequence("Ctrl+,"))
+        settings.triggered.connect(self.show_settings)
+        view_menu.addAction(settings)
+        demo = QAction("Offline &demo", self)
+        demo.setCheckable(True)
+        demo.toggled.connect(self.context.use_demo)
+        view_menu.addAction(demo)
+        self._demo_action = demo
+
+    def _build_shortcuts(self) -> None:
+        stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        stop.setContext(Qt.ShortcutContext.WindowShortcut)
+        stop.activated.connect(self.chat.stop)
+
+    def show_settings(self) -> None:
+        """Show the settings dock and focus its first control."""
+        self.settings_dock.show()
+        self.settings_dock.raise_()
+        self.settings_pane.model_selector.setFocus()
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def _update_mode(self) -> None:
+        demo = self.context.demo
+        self._demo_action.blockSignals(True)
+        self._demo_action.setChecked(demo)
+        self._demo_action.blockSignals(False)
+        no_key = self.context.api_key.key() is None
+        self.banner.setVisible(no_key and not self.context.demo_requested)
+        suffix = " — offline demo" if demo else ""
+        self.setWindowTitle(f"Iris{suffix}")
+        self.statusBar().showMessage(
+            "Offline demo: replies come from a small server on this computer."
+            if demo
+            else f"Iris {__version__}: connected to the Messages API.",
+            8000,
+        )
+
+    def _on_demo_chosen(self) -> None:
+        self.context.use_demo(True)
+        self.chat.prompt.setFocus()
+
+    def _on_setting_changed(self, name: str) -> None:
+        if name == "model":
+            model = self.context.catalog.get(self.context.settings.settings.model)
+            self.chat.image_pane.set_model(model)
+
+    def _on_message(self, message: messages.UserMessage) -> None:
+        prefix = {"error": "⚠ ", "warning": "⚠ ", "info": ""}[message.level.value]
+        self.statusBar().showMessage(prefix + message.text, 10000)
+
+    # -- drag and drop anywhere in the window goes to the image pane ---------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Accept what the image pane accepts."""
+        self.chat.image_pane.dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Hand drops to the image pane."""
+        self.chat.image_pane.dropEvent(event)
+
+    def paste_image(self) -> bool:
+        """Paste a clipboard image as an attachment; False when there is none."""
+        mime: QMimeData | None = QGuiApplication.clipboard().mimeData()
+        if mime is None or not mime.hasImage():
+            return False
+        return self.chat.image_pane.paste_from_clipboard()
+
+    # -- closing -------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop any reply; the caller's loop then closes the HTTP clients."""
+        self.chat.stop()
+        self.context.settings.flush()
+        super().closeEvent(event)
+        self.closed.set()
+
+    @property
+    def closed(self) -> asyncio.Event:
+        """Set once the window has closed."""
+        event: asyncio.Event | None = getattr(self, "_closed_event", None)
+        if event is None:
+            event = asyncio.Event()
+            self._closed_event = event
+        return event

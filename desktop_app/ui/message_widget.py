@@ -1,0 +1,348 @@
+"""``MessageWidget``: one turn of the transcript, with its notices and actions."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QPixmap, QResizeEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.core.conversation import Turn, TurnStatus
+from desktop_app.core.markdown import escape_plain, render_markdown
+from desktop_app.core.messages import (
+    OtherBlock,
+    RedactedThinkingBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolUseBlock,
+)
+
+THUMBNAIL_SIZE = 96
+
+
+def is_dark(widget: QWidget) -> bool:
+    """True when the widget's palette is dark (follows the system theme)."""
+    return widget.palette().window().color().lightnessF() < 0.5
+
+
+def format_usage(turn: Turn) -> str:
+    """``in 1,234 · out 56 · cache write 0 · cache read 1,100`` for a reply."""
+    usage = turn.usage
+    if usage is None or (usage.input_tokens == 0 and usage.output_tokens == 0):
+        return ""
+    parts = [f"in {usage.input_tokens:,}", f"out {usage.output_tokens:,}"]
+    if usage.cache_creation_input_tokens or usage.cache_read_input_tokens:
+        parts.append(f"cache write {usage.cache_creation_input_tokens:,}")
+        parts.append(f"cache read {usage.cache_read_input_tokens:,}")
+    return " · ".join(parts)
+
+
+class AutoHeightBrowser(QTextBrowser):
+    """A read-only, selectable rich-text view as tall as its content.
+
+    Links never navigate inside it: copy links copy, web links open in the system
+    browser only when clicked, and remote resources are never fetched.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        """Build the browser."""
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.viewport().setAutoFillBackground(False)
+        self.document().setDocumentMargin(2)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self.code_blocks: tuple[str, ...] = ()
+        self.anchorClicked.connect(self._on_anchor_clicked)
+
+    def loadResource(self, type: int, name: QUrl | str) -> Any:
+        """Refuse every external resource: nothing is fetched for a message."""
+        return None
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Re-wrap to the new width and fit the height."""
+        super().resizeEvent(event)
+        self.document().setTextWidth(self.viewport().width())
+        self._fit()
+
+    def sizeHint(self) -> QSize:
+        """As tall as the document."""
+        return QSize(super().sizeHint().width(), self._content_height())
+
+    def _content_height(self) -> int:
+        return math.ceil(self.document().size().height()) + 4
+
+    def _fit(self, *_args: object) -> None:
+        height = self._content_height()
+        if self.height() != height:
+            self.setFixedHeight(height)
+
+    def _on_anchor_clicked(self, url: QUrl) -> None:
+        scheme = url.scheme()
+        if scheme == "iris-copy":
+            try:
+                index = int(url.path() or url.toString().split(":", 1)[1])
+            except ValueError:
+                return
+            if 0 <= index < len(self.code_blocks):
+                QGuiApplication.clipboard().setText(self.code_blocks[index])
+        elif scheme in ("http", "https", "mailto"):
+            QDesktopServices.openUrl(url)
+
+
+class MessageWidget(QFrame):
+    """One user or assistant turn.
+
+    Signals:
+        retry_requested: The user asked to send a failed or interrupted turn again.
+        continue_requested: The user asked to continue a reply cut at max_tokens.
+    """
+
+    retry_requested = Signal(object)
+    continue_requested = Signal(object)
+
+    def __init__(
+        self, turn: Turn, thumbnails: list[QImage] | None = None, parent: QWidget | None = None
+    ) -> None:
+        """Build the widget for ``turn``."""
+        super().__init__(parent)
+        self.turn = turn
+        self.setObjectName("userMessage" if turn.role == "user" else "assistantMessage")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self._streamed = ""
+        self._rendered_final = False
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 8)
+        layout.setSpacing(4)
+
+        header = QHBoxLayout()
+        speaker = "You" if turn.role == "user" else "Claude"
+        self._who = QLabel(f"<b>{speaker}</b>")
+        self._who.setTextFormat(Qt.TextFormat.RichText)
+        header.addWidget(self._who)
+        header.addStretch(1)
+        self._usage = QLabel()
+        self._usage.setObjectName("usageLabel")
+        self._usage.setAccessibleName("Token usage")
+        self._usage.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        header.addWidget(self._usage)
+        self._copy = QToolButton()
+        self._copy.setText("Copy")
+        self._copy.setObjectName("copyMessageButton")
+        self._copy.setAccessibleName(f"Copy message from {speaker}")
+        self._copy.setToolTip("Copy the whole message")
+        self._copy.clicked.connect(self._on_copy_clicked)
+        header.addWidget(self._copy)
+        layout.addLayout(header)
+
+        if thumbnails:
+            row = QHBoxLayout()
+            for image in thumbnails:
+                label = QLabel()
+                label.setAccessibleName("Attached image")
+                label.setPixmap(
+                    QPixmap.fromImage(image).scaled(
+                        THUMBNAIL_SIZE,
+                        THUMBNAIL_SIZE,
+                        Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation,
+                    )
+                )
+                row.addWidget(label)
+            row.addStretch(1)
+            layout.addLayout(row)
+
+        self._thinking_button = QToolButton()
+        self._thinking_button.setObjectName("thinkingToggle")
+        self._thinking_button.setAccessibleName("Show thinking")
+        self._thinking_button.setCheckable(True)
+        self._thinking_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._thinking_button.setArrowType(Qt.ArrowType.RightArrow)
+        self._thinking_button.setText("Thinking")
+        self._thinking_button.toggled.connect(self._on_thinking_toggled)
+        self._thinking_button.hide()
+        layout.addWidget(self._thinking_button)
+        self._thinking = AutoHeightBrowser()
+        self._thinking.setAccessibleName("Thinking")
+        self._thinking.hide()
+        layout.addWidget(self._thinking)
+
+        self.body = AutoHeightBrowser()
+        self.body.setObjectName("messageBody")
+        self.body.setAccessibleName(f"Message from {speaker}")
+        layout.addWidget(self.body)
+
+        self._notes = QLabel()
+        self._notes.setObjectName("imageNotes")
+        self._notes.setWordWrap(True)
+        self._notes.hide()
+        layout.addWidget(self._notes)
+
+        notice_row = QHBoxLayout()
+        self.notice = QLabel()
+        self.notice.setObjectName("turnNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice.hide()
+        notice_row.addWidget(self.notice, 1)
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.setObjectName("retryButton")
+        self.retry_button.setAccessibleName("Retry this message")
+        self.retry_button.clicked.connect(lambda: self.retry_requested.emit(self.turn))
+        self.retry_button.hide()
+        notice_row.addWidget(self.retry_button)
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.setObjectName("continueButton")
+        self.continue_button.setAccessibleName("Continue the reply")
+        self.continue_button.clicked.connect(lambda: self.continue_requested.emit(self.turn))
+        self.continue_button.hide()
+        notice_row.addWidget(self.continue_button)
+        layout.addLayout(notice_row)
+
+        self.refresh()
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Bring the widget up to date with its turn."""
+        turn = self.turn
+        if turn.status is TurnStatus.STREAMING:
+            self._show_streaming()
+        else:
+            self._show_final()
+        self._usage.setText(format_usage(turn))
+        self._show_notice()
+
+    def set_countdown(self, seconds: float | None, reason: str = "") -> None:
+        """Show (or clear, with None) a visible retry countdown on this turn."""
+        if seconds is None:
+            self._show_notice()
+            return
+        self.notice.setText(f"{reason} Retrying in {math.ceil(seconds)} s…".strip())
+        self.notice.show()
+
+    def _show_streaming(self) -> None:
+        text = self.turn.text
+        if not self._streamed and not text:
+            self.body.setPlainText("…")
+            return
+        if text.startswith(self._streamed) and self._streamed:
+            # Append only what is new: a long reply stays cheap to stream.
+            cursor = self.body.textCursor()
+            cursor.movePosition(cursor.MoveOperation.End)
+            cursor.insertText(text[len(self._streamed) :])
+        else:
+            self.body.setPlainText(text)
+        self._streamed = text
+
+    def _show_final(self) -> None:
+        if self._rendered_final:
+            return
+        self._rendered_final = True
+        dark = is_dark(self)
+        turn = self.turn
+        parts: list[str] = []
+        code: list[str] = []
+        thinking: list[str] = []
+        blocks = turn.message.content if turn.message is not None else []
+        if turn.message is None:
+            rendered = render_markdown(turn.text, dark=dark)
+            parts.append(rendered.html)
+            code.extend(rendered.code_blocks)
+        for block in blocks:
+            if isinstance(block, TextBlock):
+                rendered = render_markdown(block.text, dark=dark)
+                # Renumber copy links so they index this message's list of blocks.
+                html_text = rendered.html
+                for i in reversed(range(len(rendered.code_blocks))):
+                    html_text = html_text.replace(f"iris-copy:{i}", f"iris-copy:{i + len(code)}")
+                parts.append(html_text)
+                code.extend(rendered.code_blocks)
+            elif isinstance(block, ThinkingBlock):
+                thinking.append(block.thinking)
+            elif isinstance(block, RedactedThinkingBlock):
+                thinking.append("(Part of the thinking was redacted by the service.)")
+            elif isinstance(block, ToolUseBlock):
+                pretty = json.dumps(block.input, indent=2, ensure_ascii=False)
+                parts.append(
+                    f"<p><b>Tool call:</b> <code>{html.escape(block.name)}</code></p>"
+                    f"<pre>{html.escape(pretty)}</pre>"
+                )
+                if block.input_error:
+                    parts.append(f"<p><i>{html.escape(block.input_error)}</i></p>")
+            elif isinstance(block, OtherBlock):
+                parts.append(f"<p><i>[{html.escape(block.type)} block]</i></p>")
+        self.body.code_blocks = tuple(code)
+        if parts:
+            self.body.setHtml("".join(parts))
+        else:
+            self.body.setHtml(escape_plain(turn.text))
+        if thinking:
+            self._thinking.setHtml("<br><br>".join(escape_plain(t) for t in thinking))
+            self._thinking_button.show()
+        if turn.notes:
+            self._notes.setText(" · ".join(turn.notes))
+            self._notes.show()
+
+    def _show_notice(self) -> None:
+        turn = self.turn
+        message = turn.message
+        text = ""
+        retry = continue_ = False
+        if turn.status is TurnStatus.FAILED:
+            text = turn.error or "The request failed."
+            retry = True
+        elif turn.status is TurnStatus.INTERRUPTED:
+            text = turn.error or "The reply was interrupted; what arrived is kept."
+            retry = True
+        elif turn.status is TurnStatus.STOPPED:
+            text = "Stopped. What arrived is kept."
+        elif message is not None and turn.status is TurnStatus.DONE:
+            if message.stop_reason == "refusal":
+                details = message.stop_details or {}
+                why = details.get("explanation") or "the request was declined for safety reasons"
+                text = f"Claude declined to answer: {why}"
+            elif message.stop_reason == "max_tokens":
+                text = "The reply reached the max tokens limit."
+                continue_ = True
+            elif message.stop_reason == "model_context_window_exceeded":
+                text = "The conversation is longer than the model's context window."
+            elif message.stop_reason == "pause_turn":
+                text = "The model paused a long turn."
+                continue_ = True
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+        self.retry_button.setVisible(retry)
+        self.continue_button.setVisible(continue_)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def _on_copy_clicked(self) -> None:
+        QGuiApplication.clipboard().setText(self.turn.text)
+
+    def _on_thinking_toggled(self, shown: bool) -> None:
+        self._thinking.setVisible(shown)
+        self._thinking_button.setArrowType(
+            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
+        )
+        self._thinking_button.setAccessibleName("Hide thinking" if shown else "Show thinking")

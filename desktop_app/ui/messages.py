@@ -1,0 +1,82 @@
+"""The one path for user-facing messages, from any layer to the window.
+
+Widgets call :func:`error`, :func:`warning` or :func:`info`; the main window
+connects :data:`bridge` and shows them. Messages sent before anything is
+connected are kept and delivered on :meth:`MessageBridge.flush`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+from PySide6.QtCore import QObject, Signal
+
+
+class Level(enum.Enum):
+    """How serious a message is."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclasses.dataclass(frozen=True)
+class UserMessage:
+    """One message for people: plain language, never a traceback."""
+
+    level: Level
+    text: str
+
+
+class MessageBridge(QObject):
+    """Carries :class:`UserMessage` objects to whoever shows them.
+
+    Signals:
+        shown: Emitted with each :class:`UserMessage` once a receiver is attached.
+    """
+
+    shown = Signal(object)
+
+    def __init__(self) -> None:
+        """Start with no receiver; messages wait in a queue until :meth:`flush`."""
+        super().__init__()
+        self._pending: list[UserMessage] = []
+        self._ready = False
+
+    def send(self, message: UserMessage) -> None:
+        """Show ``message`` now, or keep it until the window is ready."""
+        if self._ready:
+            self.shown.emit(message)
+        else:
+            self._pending.append(message)
+
+    def flush(self) -> None:
+        """Mark the receiver as attached and deliver what was waiting."""
+        self._ready = True
+        pending, self._pending = self._pending, []
+        for message in pending:
+            self.shown.emit(message)
+
+    def reset(self) -> None:
+        """Detach: keep messages again until the next :meth:`flush` (for tests)."""
+        self._ready = False
+        self._pending.clear()
+
+
+bridge = MessageBridge()
+
+
+def error(text: str) -> None:
+    """Tell the user something failed."""
+    bridge.send(UserMessage(Level.ERROR, text))
+
+
+def warning(text: str) -> None:
+    """Warn the user."""
+    bridge.send(UserMessage(Level.WARNING, text))
+
+
+def info(text: str) -> None:
+    """Tell the user something worth knowing."""
+    bridge.send(UserMessage(Level.INFO, text))

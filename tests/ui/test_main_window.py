@@ -1,0 +1,419 @@
+"""The whole window against the offline server: type, attach, send, stream, stop, retry."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
+
+from desktop_app.app import AppContext
+from desktop_app.core.conversation import TurnStatus
+from desktop_app.core.paths import AppPaths
+from desktop_app.ui import messages
+from desktop_app.ui.conversation_model import ConversationModel
+from desktop_app.ui.main_window import MainWindow
+from tests.conftest import MemoryKeyring
+from tests.support.offline import Fault, FaultyServer
+from tests.support.qt import arm, eventually, wait
+
+KEY = "sk-ant-window-test-1234567890"
+STABLE_NAMES = [
+    "conversationView",
+    "promptEdit",
+    "sendButton",
+    "stopButton",
+    "modelSelector",
+    "tierSelector",
+    "maxTokensSpin",
+    "systemPromptEdit",
+    "imageDropPane",
+    "attachButton",
+]
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> AppPaths:
+    return AppPaths(tmp_path / "config", tmp_path / "data", tmp_path / "cache").ensure()
+
+
+@pytest.fixture
+def server() -> Iterator[FaultyServer]:
+    with FaultyServer(delay=0.0) as faulty:
+        yield faulty
+
+
+@pytest.fixture
+def window(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, paths: AppPaths, server: FaultyServer
+) -> Iterator[MainWindow]:
+    messages.bridge.reset()
+    context = AppContext(paths)
+    context.api_key.use_for_session(KEY)
+    context.settings.update(base_url=server.base_url, model="claude-haiku-4-5")
+    win = MainWindow(context)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+    qloop.run_until_complete(win.chat.image_pane.aclose())
+    qloop.run_until_complete(context.aclose())
+    messages.bridge.reset()
+
+
+def send(window: MainWindow, loop: asyncio.AbstractEventLoop, text: str) -> Any:
+    done = arm(window.chat.reply_finished)
+    window.chat.prompt.setPlainText(text)
+    window.chat.send_button.click()
+    (turn,) = wait(loop, done, 20)
+    return turn
+
+
+def png_bytes(size: tuple[int, int], color: tuple[int, int, int] = (10, 120, 200)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def own_controls(window: MainWindow) -> list[QWidget]:
+    """Visible, enabled, Tab-focusable widgets, without Qt's internal children."""
+    return [
+        w
+        for w in window.findChildren(QWidget)
+        if w.isVisibleTo(window)
+        and w.isEnabled()
+        and w.focusPolicy() & Qt.FocusPolicy.TabFocus
+        and not w.objectName().startswith("qt_")
+    ]
+
+
+def test_stable_object_names_accessible_names_and_tab_reach(window: MainWindow) -> None:
+    for name in STABLE_NAMES:
+        widget = window.findChild(QWidget, name)
+        assert widget is not None, name
+        assert widget.accessibleName(), name
+    unnamed = [
+        w.objectName() or type(w).__name__
+        for w in own_controls(window)
+        if not w.accessibleName() and not (isinstance(w, QAbstractButton) and w.text())
+    ]
+    assert unnamed == []
+    # Every focusable, visible control is on the Tab chain.
+    chain: set[QWidget] = set()
+    start = window.chat.prompt
+    current: QWidget | None = start
+    for _ in range(500):
+        assert current is not None
+        chain.add(current)
+        current = current.nextInFocusChain()
+        if current is start:
+            break
+    missing = [w.objectName() or type(w).__name__ for w in own_controls(window) if w not in chain]
+    assert missing == []
+
+
+def test_type_send_and_stream(
+    window: MainWindow, qloop: asyncio.AbstractEventLoop, server: FaultyServer
+) -> None:
+    turn = send(window, qloop, "hello window")
+    assert turn.status is TurnStatus.DONE
+    assert "hello window" in turn.text
+    assert window.chat.prompt.toPlainText() == ""
+    model = window.chat.model
+    assert model.rowCount() == 2
+    widget = window.chat.view.widget_for(turn)
+    assert widget is not None
+    assert "hello window" in widget.body.toPlainText()
+    assert "out" in window.chat.usage_label.text()
+    body = server.received[0].json
+    assert body["model"] == "claude-haiku-4-5"
+    assert body["messages"] == [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "hello window", "cache_control": {"type": "ephemeral"}}
+            ],
+        }
+    ]
+    # A second turn carries the history.
+    send(window, qloop, "and again")
+    second = server.received[1].json["messages"]
+    assert [m["role"] for m in second] == ["user", "assistant", "user"]
+
+
+def test_enter_sends_and_shift_enter_adds_a_line(
+    window: MainWindow, qloop: asyncio.AbstractEventLoop, qtbot: Any
+) -> None:
+    prompt = window.chat.prompt
+    prompt.setFocus()
+    qtbot.keyClicks(prompt, "line one")
+    qtbot.keyClick(prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(prompt, "line two")
+    assert prompt.toPlainText() == "line one\nline two"
+    done = arm(window.chat.reply_finished)
+    qtbot.keyClick(prompt, Qt.Key.Key_Return)
+    (turn,) = wait(qloop, done)
+    assert "line one" in turn.text
+
+
+def test_stop_keeps_what_arrived(
+    window: MainWindow, qloop: asyncio.AbstractEventLoop, server: FaultyServer, qtbot: Any
+) -> None:
+    server.push(Fault.slow(0.05))
+    done = arm(window.chat.reply_finished)
+    window.chat.prompt.setPlainText("/long")
+    window.chat.send_button.click()
+
+    eventually(qloop, lambda: window.chat.model.conversation.turns[-1].text.strip())
+    assert window.chat.stop_button.isEnabled()
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    (turn,) = wait(qloop, done)
+    assert turn.status is TurnStatus.STOPPED
+    assert turn.text
+    assert not window.chat.stop_button.isEnabled()
+    widget = window.chat.view.widget_for(turn)
+    assert widget is not None
+    assert "Stopped" in widget.notice.text()
+
+
+def test_error_then_retry(
+    window: MainWindow, qloop: asyncio.AbstractEventLoop, server: FaultyServer
+) -> None:
+    server.push(Fault.status(400, "invalid_request_error", message="messages.0: bad image"))
+    failed = send(window, qloop, "this fails once")
+    user = window.chat.model.conversation.turns[0]
+    assert user.status.value == "failed"
+    assert "bad image" in (user.error or "")
+    assert window.chat.model.rowCount() == 1
+    widget = window.chat.view.widget_for(user)
+    assert widget is not None
+    assert widget.retry_button.isVisible()
+    assert "bad image" in widget.notice.text()
+    del failed
+    done = arm(window.chat.reply_finished)
+    widget.retry_button.click()
+    (reply,) = wait(qloop, done)
+    assert reply.status is TurnStatus.DONE
+    assert user.status is TurnStatus.DONE
+    # The failing turn never poisons the conversation: the next send works.
+    send(window, qloop, "next")
+    assert [m["role"] for m in server.received[-1].json["messages"]] == [
+        "user",
+        "assistant",
+        "user",
+    ]
+
+
+def test_failed_turn_is_left_out_of_the_next_request(
+    window: MainWindow, qloop: asyncio.AbstractEventLoop, server: FaultyServer
+) -> None:
+    server.push(Fault.status(400, "invalid_request_error"))
+    send(window, qloop, "rejected")
+    reply = send(window, qloop, "fresh start")
+    assert reply.status is TurnStatus.DONE
+    sent = server.received[-1].json["messages"]
+    assert len(sent) == 1
+    assert sent[0]["content"][0]["text"] == "fresh start"
+
+
+def test_backoff_shows_a_countdown(
+    window: MainWindow, qloop: asyncio.AbstractEventLoop, server: FaultyServer
+) -> None:
+    server.push(Fault.status(529, "overloaded_error", headers={"retry-after": "2"}))
+    done = arm(window.chat.reply_finished)
+    window.chat.prompt.setPlainText("busy?")
+    window.chat.send_button.click()
+    seen: list[str] = []
+
+    async def watch() -> None:
+        while not done.done():
+            turn = window.chat.model.conversation.turns[-1]
+            widget = window.chat.view.widget_for(turn)
+            if widget is not None and widget.notice.isVisible():
+                seen.append(widget.notice.text())
+            await asyncio.sleep(0.1)
+
+    qloop.run_until_complete(asyncio.wait_for(watch(), 20))
+    assert any("Retrying in 2 s" in text for text in seen)
+    assert any("Overloaded" in text for text in seen)
+    (turn,) = done.result()
+    assert turn.status is TurnStatus.DONE
+
+
+def test_attach_by_drop_and_paste_then_send(
+    window: MainWindow, qloop: asyncio.AbstractEventLoop, server: FaultyServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "photo.png"
+    path.write_bytes(png_bytes((3000, 2000)))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    pane = window.chat.image_pane
+    # Dropped anywhere on the window, the files reach the image pane.
+    enter = QDragEnterEvent(
+        QPoint(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(window, drop)
+    image = QImage(40, 30, QImage.Format.Format_RGB32)
+    image.fill(Qt.GlobalColor.red)
+    QGuiApplication.clipboard().setImage(image)
+    done = arm(window.chat.reply_finished)
+    window.chat.prompt.setFocus()
+    window.chat.prompt.paste()
+    window.chat.prompt.setPlainText("what are these?")
+    qloop.run_until_complete(asyncio.wait_for(pane.wait_idle(), 20))
+    assert pane.model.rowCount() == 2
+    window.chat.send_button.click()
+    (turn,) = wait(qloop, done, 20)
+    assert turn.status is TurnStatus.DONE
+    blocks = server.received[-1].json["messages"][0]["content"]
+    assert [b["type"] for b in blocks] == ["image", "image", "text"]
+    # Haiku 4.5's 2.0 MP limit: the demo server describes what it received.
+    assert "image/png" in turn.text
+    assert pane.model.rowCount() == 0
+    user = window.chat.model.conversation.turns[0]
+    assert user.notes
+    assert "3000\u00d72000" in user.notes[0]
+
+
+def test_image_only_message_sends_no_empty_text(
+    window: MainWindow, qloop: asyncio.AbstractEventLoop, server: FaultyServer
+) -> None:
+    window.chat.image_pane.add_bytes("dot.png", png_bytes((50, 50)))
+    qloop.run_until_complete(asyncio.wait_for(window.chat.image_pane.wait_idle(), 20))
+    reply = send(window, qloop, "")
+    assert reply.status is TurnStatus.DONE
+    (block,) = server.received[-1].json["messages"][0]["content"]
+    assert block["type"] == "image"
+
+
+def test_switching_model_prepares_images_again(
+    window: MainWindow, qloop: asyncio.AbstractEventLoop
+) -> None:
+    context = window.context
+    context.settings.update(model="claude-opus-4-7")
+    pane = window.chat.image_pane
+    pane.add_bytes("big.png", png_bytes((3000, 2000)))
+    qloop.run_until_complete(asyncio.wait_for(pane.wait_idle(), 20))
+    (first,) = pane.attachments_ready()
+    assert first.width * first.height == 6_000_000 or first.width * first.height <= 3_750_000
+    context.settings.update(model="claude-haiku-4-5")
+    qloop.run_until_complete(asyncio.sleep(0.05))
+    qloop.run_until_complete(asyncio.wait_for(pane.wait_idle(), 20))
+    (second,) = pane.attachments_ready()
+    assert second.width * second.height <= 2_000_000
+    assert second.width * second.height < first.width * first.height
+
+
+def test_no_key_offers_the_demo_and_keeps_the_draft(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, paths: AppPaths
+) -> None:
+    messages.bridge.reset()
+    context = AppContext(paths)
+    win = MainWindow(context)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        assert win.banner.isVisible()
+        assert context.demo
+        demo_button = win.banner.findChild(QAbstractButton, "tryDemoButton")
+        assert demo_button is not None
+        demo_button.click()
+        assert not win.banner.isVisible()
+        assert "offline demo" in win.windowTitle()
+        reply = send(win, qloop, "hi demo")
+        assert reply.status is TurnStatus.DONE
+        assert "offline demo" in reply.text.lower()
+    finally:
+        win.close()
+        qloop.run_until_complete(context.aclose())
+        messages.bridge.reset()
+
+
+def test_settings_persist_and_the_key_is_in_no_file(
+    window: MainWindow,
+    qloop: asyncio.AbstractEventLoop,
+    paths: AppPaths,
+    memory_keyring: MemoryKeyring,
+) -> None:
+    pane = window.settings_pane
+    pane.system_prompt_edit.setPlainText("Be brief.")
+    pane.max_tokens_spin.setValue(1234)
+    secret = "sk-ant-stored-key-abcdefghijklmnop"
+    pane.api_key_edit.setText(secret)
+    pane.save_key_button.click()
+
+    eventually(qloop, lambda: memory_keyring.passwords)
+    window.context.settings.flush()
+    assert secret in memory_keyring.passwords.values()
+    reloaded = AppContext(paths)
+    assert reloaded.settings.settings.system_prompt == "Be brief."
+    assert reloaded.settings.settings.max_tokens == 1234
+    send(window, qloop, "with key")
+    for root in (paths.config, paths.data, paths.cache):
+        for file in root.rglob("*"):
+            if file.is_file():
+                data = file.read_bytes()
+                assert secret.encode() not in data, file
+                assert KEY.encode() not in data, file
+
+
+def test_new_conversation(window: MainWindow, qloop: asyncio.AbstractEventLoop) -> None:
+    send(window, qloop, "first")
+    assert window.chat.model.rowCount() == 2
+    window.chat.new_conversation()
+    assert window.chat.model.rowCount() == 0
+
+
+def test_conversation_model_passes_the_model_tester(
+    window: MainWindow, qloop: asyncio.AbstractEventLoop, qtmodeltester: Any
+) -> None:
+    send(window, qloop, "/markdown")
+    send(window, qloop, "/tool")
+    qtmodeltester.check(window.chat.model)
+    qtmodeltester.check(ConversationModel())
+
+
+def test_smoke_test_prints_startup_and_exits_zero(paths: AppPaths) -> None:
+    env = dict(os.environ)
+    env.update(
+        QT_QPA_PLATFORM="offscreen",
+        IRIS_CONFIG_DIR=str(paths.config),
+        IRIS_DATA_DIR=str(paths.data),
+        IRIS_CACHE_DIR=str(paths.cache),
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "desktop_app", "--smoke-test"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    (line,) = [ln for ln in result.stdout.splitlines() if ln.startswith("startup_ms=")]
+    assert int(line.split("=")[1]) > 0
+    assert "Traceback" not in result.stderr
