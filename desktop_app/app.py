@@ -6,6 +6,7 @@ API and the built-in offline demo.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -13,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop_app.core.api import MessagesClient
 from desktop_app.core.catalog import Catalog, Tier, custom_tier
-from desktop_app.core.errors import ConfigurationError
+from desktop_app.core.errors import APIError, ConfigurationError
 from desktop_app.core.paths import AppPaths
 from desktop_app.core.ratelimit import RateLimiter, RateLimitSnapshot
 from desktop_app.ui.api_key import ApiKeyState
@@ -27,11 +28,14 @@ class AppContext(QObject):
 
     Signals:
         rate_limits_updated: New rate-limit figures for a family (RateLimitSnapshot).
-        mode_changed: The app switched between the demo and the real API.
+        mode_changed: The app switched between the demo and the real API, or the
+            key became known.
+        catalog_refreshed: The model list was merged from ``GET /v1/models``.
     """
 
     rate_limits_updated = Signal(object)
     mode_changed = Signal()
+    catalog_refreshed = Signal()
 
     def __init__(self, paths: AppPaths, *, demo: bool = False) -> None:
         """Load settings, catalog and key from ``paths``; ``demo`` forces the offline server."""
@@ -39,8 +43,10 @@ class AppContext(QObject):
         self.paths = paths
         self.catalog = Catalog.load(paths.cache)
         self.settings = SettingsStore(paths.config)
+        # The keychain is read by start(), off the UI thread; until then the key is
+        # unknown and the window shows neither the first-run banner nor a key.
         self.api_key = ApiKeyState()
-        self.api_key.load()
+        self.key_known = False
         self.limiter = RateLimiter(self._tier())
         self._force_demo = demo
         self._demo_server: object | None = None
@@ -79,7 +85,35 @@ class AppContext(QObject):
             self.limiter.set_tier(self._tier())
 
     def _on_key_changed(self) -> None:
+        self.key_known = True
         self.mode_changed.emit()
+
+    async def start(self) -> None:
+        """Read the key (keychain access can block) and refresh the model list."""
+        await self.api_key.load_async()
+        await self.refresh_catalog()
+
+    async def refresh_catalog(self) -> bool:
+        """Merge ``GET /v1/models`` into the catalog and cache it; never required.
+
+        Returns:
+            True when the catalog was refreshed.
+        """
+        if self.demo:
+            return False
+        try:
+            entries = await self.client().list_models()
+        except (APIError, ConfigurationError) as exc:
+            # The shipped catalog works without it; say nothing to the user.
+            log.info("model list not refreshed: %s", exc.__class__.__name__)
+            return False
+        self.catalog.merge_remote(entries)
+        try:
+            await asyncio.to_thread(self.catalog.save_cache, self.paths.cache)
+        except OSError as exc:
+            log.info("model cache not written: %s", exc.strerror)
+        self.catalog_refreshed.emit()
+        return True
 
     # -- the engine ----------------------------------------------------------------------------
 

@@ -52,8 +52,18 @@ def run_gui(argv: Sequence[str], started: float) -> int:
     window = MainWindow(context)
     window.show()
 
+    background: list[asyncio.Future[None]] = []
+
     async def main() -> None:
+        starting = asyncio.ensure_future(context.start())
+        background.append(starting)
+        if not args.smoke_test:
+            from desktop_app.ui.message_widget import warm_up_renderer
+
+            # Load the Markdown and highlighting libraries before the first reply.
+            background.append(asyncio.ensure_future(asyncio.to_thread(warm_up_renderer)))
         if args.smoke_test:
+            await starting
             # "Idle" = the loop has drained the show/layout/paint events.
             await asyncio.sleep(0)
             app.processEvents()
@@ -74,7 +84,7 @@ def run_gui(argv: Sequence[str], started: float) -> int:
                 task.cancel()
             if pending:
                 loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(context.aclose())
+            loop.run_until_complete(window.aclose())
     except KeyboardInterrupt:
         code = 130
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,3 +69,6 @@ def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
     yield loop
     loop.close()
     asyncio.set_event_loop(None)
+    # A closed loop leaves Qt timers in reference cycles; collect them here, on the
+    # GUI thread, before a collection in a worker thread tries to stop them there.
+    gc.collect()

@@ -13,11 +13,10 @@ lets the client apply its idle timeout to the raw chunk stream.
 
 from __future__ import annotations
 
-import dataclasses
+from typing import NamedTuple
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class ServerSentEvent:
+class ServerSentEvent(NamedTuple):
     """One decoded event: its name (``message`` when the stream gave none) and data."""
 
     event: str

@@ -16,7 +16,8 @@ from desktop_app.core.conversation import Turn
 from desktop_app.ui.conversation_model import ConversationModel, TurnRole
 from desktop_app.ui.message_widget import MessageWidget
 
-BATCH = 30
+BATCH = 16  # rows built when a conversation opens
+OLDER_BATCH = 6  # rows built each time the user reaches the top: keeps scrolling smooth
 
 
 class ConversationView(QScrollArea):
@@ -49,6 +50,7 @@ class ConversationView(QScrollArea):
         self._widgets: list[MessageWidget] = []  # rows first_row .. rowCount-1
         self._first_row = 0
         self._stick_to_bottom = True
+        self._restore_from_bottom: int | None = None
 
         container = QWidget()
         container.setObjectName("conversationContents")
@@ -122,15 +124,14 @@ class ConversationView(QScrollArea):
         if self._first_row == 0:
             return
         bar = self.verticalScrollBar()
-        before = bar.maximum() - bar.value()
-        start = max(0, self._first_row - BATCH)
+        # Keep the same message under the user's eyes once the layout settles.
+        self._restore_from_bottom = bar.maximum() - bar.value()
+        start = max(0, self._first_row - OLDER_BATCH)
         new = [self._make(row) for row in range(start, self._first_row)]
         for i, widget in enumerate(new):
             self._insert_widget(i, widget)
         self._widgets[:0] = new
         self._first_row = start
-        # Keep the same message under the user's eyes once the layout settles.
-        QTimer.singleShot(0, lambda: bar.setValue(bar.maximum() - before))
 
     # -- model signals -------------------------------------------------------------------------
 
@@ -173,5 +174,10 @@ class ConversationView(QScrollArea):
             self._load_older()
 
     def _on_range_changed(self, minimum: int, maximum: int) -> None:
-        if self._stick_to_bottom:
-            self.verticalScrollBar().setValue(maximum)
+        bar = self.verticalScrollBar()
+        if self._restore_from_bottom is not None:
+            bar.setValue(maximum - self._restore_from_bottom)
+            if bar.value() > minimum:
+                self._restore_from_bottom = None
+        elif self._stick_to_bottom:
+            bar.setValue(maximum)

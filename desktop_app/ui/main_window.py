@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         context.rate_limits_updated.connect(self.settings_pane.show_rate_limits)
         context.mode_changed.connect(self._update_mode)
         context.settings.changed.connect(self._on_setting_changed)
+        context.catalog_refreshed.connect(self.settings_pane.refresh_models)
         self.chat.image_pane.set_model(context.catalog.get(context.settings.settings.model))
         self._update_mode()
         self.chat.prompt.setFocus()
@@ -168,7 +169,9 @@ class MainWindow(QMainWindow):
         self._demo_action.setChecked(demo)
         self._demo_action.blockSignals(False)
         no_key = self.context.api_key.key() is None
-        self.banner.setVisible(no_key and not self.context.demo_requested)
+        self.banner.setVisible(
+            self.context.key_known and no_key and not self.context.demo_requested
+        )
         suffix = " — offline demo" if demo else ""
         self.setWindowTitle(f"Iris{suffix}")
         self.statusBar().showMessage(
@@ -216,6 +219,11 @@ class MainWindow(QMainWindow):
         self.context.settings.flush()
         super().closeEvent(event)
         self.closed.set()
+
+    async def aclose(self) -> None:
+        """Stop image workers, close HTTP clients and the demo server."""
+        await self.chat.image_pane.aclose()
+        await self.context.aclose()
 
     @property
     def closed(self) -> asyncio.Event:

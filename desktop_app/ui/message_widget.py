@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import html
 import json
 import math
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QPixmap, QResizeEvent
+import shiboken6
+from PySide6.QtCore import QSize, Qt, QThread, QUrl, Signal
+from PySide6.QtGui import (
+    QDesktopServices,
+    QGuiApplication,
+    QImage,
+    QPixmap,
+    QResizeEvent,
+    QTextDocument,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -51,6 +62,57 @@ def format_usage(turn: Turn) -> str:
     return " · ".join(parts)
 
 
+LARGE_MESSAGE = 12_000  # characters; longer replies are rendered off the UI thread
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderedTurn:
+    """A turn's body as rich text, its code blocks, and its thinking texts."""
+
+    html: str
+    code_blocks: tuple[str, ...]
+    thinking: tuple[str, ...]
+
+
+def warm_up_renderer() -> None:
+    """Load the Markdown and highlighting libraries (call in a worker thread)."""
+    render_markdown("*warm* `up`\n\n```python\nx = 1\n```\n", dark=False)
+
+
+def build_html(turn: Turn, dark: bool) -> RenderedTurn:
+    """Render every block of a finished turn. Pure: safe in a worker thread."""
+    parts: list[str] = []
+    code: list[str] = []
+    thinking: list[str] = []
+    if turn.message is None:
+        rendered = render_markdown(turn.text, dark=dark)
+        return RenderedTurn(rendered.html, rendered.code_blocks, ())
+    for block in turn.message.content:
+        if isinstance(block, TextBlock):
+            rendered = render_markdown(block.text, dark=dark)
+            # Renumber copy links so they index this message's list of blocks.
+            html_text = rendered.html
+            for i in reversed(range(len(rendered.code_blocks))):
+                html_text = html_text.replace(f"iris-copy:{i}", f"iris-copy:{i + len(code)}")
+            parts.append(html_text)
+            code.extend(rendered.code_blocks)
+        elif isinstance(block, ThinkingBlock):
+            thinking.append(block.thinking)
+        elif isinstance(block, RedactedThinkingBlock):
+            thinking.append("(Part of the thinking was redacted by the service.)")
+        elif isinstance(block, ToolUseBlock):
+            pretty = json.dumps(block.input, indent=2, ensure_ascii=False)
+            parts.append(
+                f"<p><b>Tool call:</b> <code>{html.escape(block.name)}</code></p>"
+                f"<pre>{html.escape(pretty)}</pre>"
+            )
+            if block.input_error:
+                parts.append(f"<p><i>{html.escape(block.input_error)}</i></p>")
+        elif isinstance(block, OtherBlock):
+            parts.append(f"<p><i>[{html.escape(block.type)} block]</i></p>")
+    return RenderedTurn("".join(parts), tuple(code), tuple(thinking))
+
+
 class AutoHeightBrowser(QTextBrowser):
     """A read-only, selectable rich-text view as tall as its content.
 
@@ -73,15 +135,30 @@ class AutoHeightBrowser(QTextBrowser):
         self.code_blocks: tuple[str, ...] = ()
         self.anchorClicked.connect(self._on_anchor_clicked)
 
+    def adopt(self, document: QTextDocument) -> None:
+        """Show a document built elsewhere (in a worker thread, say)."""
+        document.setParent(self)
+        old = self.document()
+        self.setDocument(document)
+        document.setTextWidth(self.viewport().width())
+        document.documentLayout().documentSizeChanged.connect(self._fit)
+        self._fit()
+        if old is not document and old.parent() is self:
+            old.deleteLater()
+
     def loadResource(self, type: int, name: QUrl | str) -> Any:
         """Refuse every external resource: nothing is fetched for a message."""
         return None
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        """Re-wrap to the new width and fit the height."""
+        """Re-wrap to a new width and fit the height."""
         super().resizeEvent(event)
-        self.document().setTextWidth(self.viewport().width())
-        self._fit()
+        # Only a new width needs a new layout; our own height changes must not
+        # re-lay out the whole document on every streamed piece.
+        width = self.viewport().width()
+        if width != self.document().textWidth():
+            self.document().setTextWidth(width)
+            self._fit()
 
     def sizeHint(self) -> QSize:
         """As tall as the document."""
@@ -130,6 +207,7 @@ class MessageWidget(QFrame):
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self._streamed = ""
         self._rendered_final = False
+        self._render_task: asyncio.Future[None] | None = None
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 8)
@@ -182,10 +260,9 @@ class MessageWidget(QFrame):
         self._thinking_button.toggled.connect(self._on_thinking_toggled)
         self._thinking_button.hide()
         layout.addWidget(self._thinking_button)
-        self._thinking = AutoHeightBrowser()
-        self._thinking.setAccessibleName("Thinking")
-        self._thinking.hide()
-        layout.addWidget(self._thinking)
+        # Built only for replies that have thinking: a text browser is not cheap,
+        # and a long conversation has many messages.
+        self._thinking: AutoHeightBrowser | None = None
 
         self.body = AutoHeightBrowser()
         self.body.setObjectName("messageBody")
@@ -259,49 +336,54 @@ class MessageWidget(QFrame):
         if self._rendered_final:
             return
         self._rendered_final = True
-        dark = is_dark(self)
         turn = self.turn
-        parts: list[str] = []
-        code: list[str] = []
-        thinking: list[str] = []
-        blocks = turn.message.content if turn.message is not None else []
-        if turn.message is None:
-            rendered = render_markdown(turn.text, dark=dark)
-            parts.append(rendered.html)
-            code.extend(rendered.code_blocks)
-        for block in blocks:
-            if isinstance(block, TextBlock):
-                rendered = render_markdown(block.text, dark=dark)
-                # Renumber copy links so they index this message's list of blocks.
-                html_text = rendered.html
-                for i in reversed(range(len(rendered.code_blocks))):
-                    html_text = html_text.replace(f"iris-copy:{i}", f"iris-copy:{i + len(code)}")
-                parts.append(html_text)
-                code.extend(rendered.code_blocks)
-            elif isinstance(block, ThinkingBlock):
-                thinking.append(block.thinking)
-            elif isinstance(block, RedactedThinkingBlock):
-                thinking.append("(Part of the thinking was redacted by the service.)")
-            elif isinstance(block, ToolUseBlock):
-                pretty = json.dumps(block.input, indent=2, ensure_ascii=False)
-                parts.append(
-                    f"<p><b>Tool call:</b> <code>{html.escape(block.name)}</code></p>"
-                    f"<pre>{html.escape(pretty)}</pre>"
-                )
-                if block.input_error:
-                    parts.append(f"<p><i>{html.escape(block.input_error)}</i></p>")
-            elif isinstance(block, OtherBlock):
-                parts.append(f"<p><i>[{html.escape(block.type)} block]</i></p>")
-        self.body.code_blocks = tuple(code)
-        if parts:
-            self.body.setHtml("".join(parts))
+        dark = is_dark(self)
+        if len(turn.text) < LARGE_MESSAGE:
+            self._apply(build_html(turn, dark), None)
+            return
+        # A long reply is rendered and parsed in a worker thread, so finishing it
+        # never freezes the window; the streamed plain text stays until then.
+        with contextlib.suppress(RuntimeError):  # no running loop: render here
+            asyncio.get_running_loop()
+            self._render_task = asyncio.ensure_future(self._render_off_thread(turn, dark))
+            return
+        self._apply(build_html(turn, dark), None)
+
+    async def _render_off_thread(self, turn: Turn, dark: bool) -> None:
+        gui_thread = QThread.currentThread()
+
+        def work() -> tuple[RenderedTurn, QTextDocument]:
+            rendered = build_html(turn, dark)
+            document = QTextDocument()
+            document.setDocumentMargin(2)
+            document.setHtml(rendered.html or escape_plain(turn.text))
+            document.moveToThread(gui_thread)
+            return rendered, document
+
+        rendered, document = await asyncio.to_thread(work)
+        if shiboken6.isValid(self):
+            self._apply(rendered, document)
+
+    def _apply(self, rendered: RenderedTurn, document: QTextDocument | None) -> None:
+        self.body.code_blocks = rendered.code_blocks
+        if document is not None:
+            self.body.adopt(document)
+        elif rendered.html:
+            self.body.setHtml(rendered.html)
         else:
-            self.body.setHtml(escape_plain(turn.text))
-        if thinking:
-            self._thinking.setHtml("<br><br>".join(escape_plain(t) for t in thinking))
+            self.body.setHtml(escape_plain(self.turn.text))
+        if rendered.thinking:
+            if self._thinking is None:
+                self._thinking = AutoHeightBrowser()
+                self._thinking.setAccessibleName("Thinking")
+                self._thinking.hide()
+                layout = self.layout()
+                assert isinstance(layout, QVBoxLayout)
+                layout.insertWidget(layout.indexOf(self._thinking_button) + 1, self._thinking)
+            self._thinking.setHtml("<br><br>".join(escape_plain(t) for t in rendered.thinking))
             self._thinking_button.show()
-        if turn.notes:
-            self._notes.setText(" · ".join(turn.notes))
+        if self.turn.notes:
+            self._notes.setText(" · ".join(self.turn.notes))
             self._notes.show()
 
     def _show_notice(self) -> None:
@@ -341,7 +423,8 @@ class MessageWidget(QFrame):
         QGuiApplication.clipboard().setText(self.turn.text)
 
     def _on_thinking_toggled(self, shown: bool) -> None:
-        self._thinking.setVisible(shown)
+        if self._thinking is not None:
+            self._thinking.setVisible(shown)
         self._thinking_button.setArrowType(
             Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
         )

@@ -132,10 +132,14 @@ def main() -> int:
     )
 
     results: dict[str, float | None] = {}
-    results["import_engine_ms"] = 1000 * median(
+    engine_ms = 1000 * median(
         lambda: import_seconds("desktop_app.core, desktop_app.core.api"), args.runs
     )
-    results["import_httpx_ms"] = 1000 * median(lambda: import_seconds("httpx"), args.runs)
+    httpx_ms = 1000 * median(lambda: import_seconds("httpx"), args.runs)
+    asyncio_ms = 1000 * median(lambda: import_seconds("asyncio"), args.runs)
+    results["import_engine_ms"] = engine_ms
+    results["import_httpx_ms"] = httpx_ms
+    results["import_asyncio_ms"] = asyncio_ms
     results["ask_demo_ms"] = 1000 * median(
         lambda: process_seconds(iris, "ask", "--demo", "hi"), args.runs
     )
@@ -143,7 +147,7 @@ def main() -> int:
         lambda: process_seconds(sys.executable, "-c", "pass"), args.runs
     )
     data = stream_bytes()
-    results["decode_100k_ms"] = 1000 * median(lambda: timed(lambda: decode_iris(data)), 3)
+    results["decode_100k_ms"] = 1000 * median(lambda: timed(lambda: decode_iris(data)), 5)
     try:
         import httpx_sse  # noqa: F401
     except ImportError:
@@ -151,7 +155,7 @@ def main() -> int:
     else:
         assert decode_httpx_sse(data) == decode_iris(data)
         results["decode_100k_httpx_sse_ms"] = 1000 * median(
-            lambda: timed(lambda: decode_httpx_sse(data)), 3
+            lambda: timed(lambda: decode_httpx_sse(data)), 5
         )
 
     if args.json:
@@ -165,7 +169,8 @@ def main() -> int:
             "import desktop_app.core + engine",
             results["import_engine_ms"],
             150.0,
-            f"httpx alone {results['import_httpx_ms']:.0f} ms",
+            f"httpx alone {httpx_ms:.0f} ms ({engine_ms / httpx_ms:.2f}x), "
+            f"asyncio alone {asyncio_ms:.0f} ms",
         ),
         (
             'iris ask --demo "hi" (whole process)',

@@ -248,7 +248,7 @@ def in_process(stream_seconds: float, messages: int) -> dict[str, Any]:
         )
         results["rss_after_1000_mb"] = rss_kb / 1024
         window.close()
-        loop.run_until_complete(context.aclose())
+        loop.run_until_complete(window.aclose())
     return results
 
 

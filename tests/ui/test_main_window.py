@@ -66,8 +66,7 @@ def window(
     win.show()
     yield win
     win.close()
-    qloop.run_until_complete(win.chat.image_pane.aclose())
-    qloop.run_until_complete(context.aclose())
+    qloop.run_until_complete(win.aclose())
     messages.bridge.reset()
 
 
@@ -336,6 +335,8 @@ def test_no_key_offers_the_demo_and_keeps_the_draft(
     qtbot.addWidget(win)
     win.show()
     try:
+        assert not win.banner.isVisible()  # until the keychain has been read
+        qloop.run_until_complete(context.start())
         assert win.banner.isVisible()
         assert context.demo
         demo_button = win.banner.findChild(QAbstractButton, "tryDemoButton")
@@ -348,7 +349,7 @@ def test_no_key_offers_the_demo_and_keeps_the_draft(
         assert "offline demo" in reply.text.lower()
     finally:
         win.close()
-        qloop.run_until_complete(context.aclose())
+        qloop.run_until_complete(win.aclose())
         messages.bridge.reset()
 
 
@@ -417,3 +418,42 @@ def test_smoke_test_prints_startup_and_exits_zero(paths: AppPaths) -> None:
     (line,) = [ln for ln in result.stdout.splitlines() if ln.startswith("startup_ms=")]
     assert int(line.split("=")[1]) > 0
     assert "Traceback" not in result.stderr
+
+
+def test_start_reads_the_keychain_and_refreshes_the_catalog(
+    qloop: asyncio.AbstractEventLoop,
+    paths: AppPaths,
+    server: FaultyServer,
+    memory_keyring: MemoryKeyring,
+) -> None:
+    from desktop_app.core import secrets
+
+    memory_keyring.passwords[(secrets.SERVICE, secrets.USERNAME)] = KEY
+    context = AppContext(paths)
+    context.settings.update(base_url=server.base_url)
+    refreshed = arm(context.catalog_refreshed)
+    assert context.api_key.key() is None
+    qloop.run_until_complete(context.start())
+    assert context.api_key.key() == KEY
+    assert context.api_key.source == "keychain"
+    assert refreshed.done()
+    assert server.received[-1].path == "/v1/models"
+    assert server.received[-1].headers["x-api-key"] == KEY
+    cache = (paths.cache / "models-cache.json").read_text(encoding="utf-8")
+    assert "claude-haiku-4-5" in cache
+    assert KEY not in cache
+    qloop.run_until_complete(context.aclose())
+
+
+def test_catalog_refresh_is_never_required(
+    qloop: asyncio.AbstractEventLoop, paths: AppPaths, server: FaultyServer
+) -> None:
+    context = AppContext(paths)
+    context.api_key.use_for_session(KEY)
+    context.settings.update(base_url=server.base_url)
+    fault = Fault.status(500, "api_error", headers={"x-should-retry": "false"})
+    server.push(fault, path="/v1/models")
+    assert qloop.run_until_complete(context.refresh_catalog()) is False
+    assert context.catalog.get("claude-opus-4-7").known
+    assert not (paths.cache / "models-cache.json").exists()
+    qloop.run_until_complete(context.aclose())
