@@ -41,6 +41,7 @@ def run_gui(argv: Sequence[str], started: float) -> int:
     app.setApplicationVersion(_version())
     app.setQuitOnLastWindowClosed(False)
 
+    _route_qt_messages()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 
@@ -91,6 +92,47 @@ def run_gui(argv: Sequence[str], started: float) -> int:
         QTimer.singleShot(0, window.deleteLater)
         asyncio.set_event_loop(None)
     return code
+
+
+def _route_qt_messages() -> None:
+    """Send Qt's own messages to logging instead of stderr."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    qt_log = logging.getLogger("iris.qt")
+    levels = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.WARNING,
+        QtMsgType.QtCriticalMsg: logging.ERROR,
+        QtMsgType.QtFatalMsg: logging.CRITICAL,
+    }
+
+    def handler(kind: QtMsgType, _context: object, text: str) -> None:
+        # Headless platforms cannot resize windows on request; nothing is wrong.
+        if "does not support propagateSizeHints" in text:
+            return
+        qt_log.log(levels.get(kind, logging.WARNING), "%s", text)
+
+    qInstallMessageHandler(handler)
+
+
+def _preload() -> None:
+    """Import the engine's modules before Qt, and the ones it would load mid-reply.
+
+    Once PySide6 is imported it inspects the source of every module imported after
+    it, which makes each later import several times slower; and a module first
+    imported during a reply (the HTTP backend, IDNA, Pillow) stalls the window.
+    """
+    import anyio._backends._asyncio  # noqa: F401  # loaded by the first HTTP request
+    import idna  # noqa: F401  # httpx loads it when it first builds a URL
+    from httpcore._backends import anyio as _anyio_backend  # noqa: F401
+    from PIL import Image  # noqa: F401
+
+    import desktop_app.core.api
+    import desktop_app.core.catalog
+    import desktop_app.core.conversation
+    import desktop_app.core.images
+    import desktop_app.core.settings  # noqa: F401
 
 
 def _version() -> str:

@@ -17,7 +17,7 @@ from desktop_app.ui.conversation_model import ConversationModel, TurnRole
 from desktop_app.ui.message_widget import MessageWidget
 
 BATCH = 16  # rows built when a conversation opens
-OLDER_BATCH = 6  # rows built each time the user reaches the top: keeps scrolling smooth
+OLDER_BATCH = 3  # rows built each time the user reaches the top: keeps scrolling smooth
 
 
 class ConversationView(QScrollArea):
