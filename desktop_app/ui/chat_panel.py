@@ -102,7 +102,8 @@ class ChatPanel(QWidget):
         self._countdown: tuple[Turn, RetryNotice] | None = None
 
         self.model = ConversationModel(parent=self)
-        self.view = ConversationView(self.model, lambda t: self._thumbnails.get(t.id, []))
+        self._pending_thumbnails: list[QImage] | None = None
+        self.view = ConversationView(self.model, self._thumbnails_for)
         self.view.retry_requested.connect(self._on_retry_requested)
         self.view.continue_requested.connect(self._on_continue_requested)
 
@@ -210,9 +211,13 @@ class ChatPanel(QWidget):
             for att in self.image_pane.model.attachments()
             if att.prepared is not None and att.thumbnail is not None
         ]
-        turn = self.model.add_user(text, [img.to_content_block() for img in images], notes)
-        if thumbnails:
-            self._thumbnails[turn.id] = thumbnails
+        # The view builds the turn's widget while it is added: hand the images over first.
+        self._pending_thumbnails = thumbnails
+        try:
+            self.model.add_user(text, [img.to_content_block() for img in images], notes)
+        finally:
+            self._pending_thumbnails = None
+        turn = self.model.conversation.turns[-1]
         self.prompt.clear()
         self.image_pane.clear()
         self._count_conversation_images()
@@ -248,6 +253,12 @@ class ChatPanel(QWidget):
             return
         user = self.model.add_user("Continue.", [], [])
         await self._reply_to(user)
+
+    def _thumbnails_for(self, turn: Turn) -> list[QImage]:
+        if turn.id not in self._thumbnails and self._pending_thumbnails and turn.role == "user":
+            self._thumbnails[turn.id] = self._pending_thumbnails
+            self._pending_thumbnails = None
+        return self._thumbnails.get(turn.id, [])
 
     def _count_conversation_images(self) -> None:
         # The 2000 px many-image rule counts every image in the request, not just new ones.

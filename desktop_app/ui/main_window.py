@@ -105,7 +105,11 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetClosable
         )
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.settings_dock)
-        self.resizeDocks([self.settings_dock], [400], Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [self.settings_dock],
+            [self.settings_pane.sizeHint().width() + 24],
+            Qt.Orientation.Horizontal,
+        )
 
         self._build_menus()
         self._build_shortcuts()

@@ -233,6 +233,7 @@ class MessageWidget(QFrame):
         header.addWidget(self._copy)
         layout.addLayout(header)
 
+        self.thumbnails = list(thumbnails or [])
         if thumbnails:
             row = QHBoxLayout()
             for image in thumbnails:

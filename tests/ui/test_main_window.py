@@ -295,6 +295,9 @@ def test_attach_by_drop_and_paste_then_send(
     user = window.chat.model.conversation.turns[0]
     assert user.notes
     assert "3000\u00d72000" in user.notes[0]
+    user_widget = window.chat.view.widget_for(user)
+    assert user_widget is not None
+    assert len(user_widget.thumbnails) == 2
 
 
 def test_image_only_message_sends_no_empty_text(
