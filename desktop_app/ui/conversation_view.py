@@ -6,15 +6,16 @@ older ones are built in batches as the user scrolls up.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from desktop_app.core.conversation import Turn
+from desktop_app.core.conversation import Turn, TurnStatus
 from desktop_app.ui.conversation_model import ConversationModel, TurnRole
-from desktop_app.ui.message_widget import MessageWidget
+from desktop_app.ui.message_widget import MessageWidget, RenderedTurn, build_html, is_dark
 
 BATCH = 16  # rows built when a conversation opens
 OLDER_BATCH = 3  # rows built each time the user reaches the top: keeps scrolling smooth
@@ -51,6 +52,9 @@ class ConversationView(QScrollArea):
         self._first_row = 0
         self._stick_to_bottom = True
         self._restore_from_bottom: int | None = None
+        # Older messages rendered ahead of time in a worker, keyed by turn id.
+        self._prerendered: dict[int, RenderedTurn] = {}
+        self._prefetch: asyncio.Future[None] | None = None
 
         container = QWidget()
         container.setObjectName("conversationContents")
@@ -97,7 +101,8 @@ class ConversationView(QScrollArea):
 
     def _make(self, row: int) -> MessageWidget:
         turn = self._model.data(self._model.index(row, 0), TurnRole.TURN)
-        widget = MessageWidget(turn, self._thumbnails(turn))
+        prerendered = self._prerendered.pop(turn.id, None)
+        widget = MessageWidget(turn, self._thumbnails(turn), prerendered=prerendered)
         widget.retry_requested.connect(self.retry_requested)
         widget.continue_requested.connect(self.continue_requested)
         return widget
@@ -107,6 +112,7 @@ class ConversationView(QScrollArea):
         self._layout.insertWidget(position + 1, widget)
 
     def _rebuild(self) -> None:
+        self._prerendered.clear()
         for widget in self._widgets:
             widget.deleteLater()
         self._widgets = []
@@ -170,8 +176,37 @@ class ConversationView(QScrollArea):
     def _on_scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()
         self._stick_to_bottom = value >= bar.maximum() - 4
+        if self._first_row > 0 and value < 2 * max(1, self.viewport().height()):
+            self._start_prefetch()
         if value == bar.minimum() and self._first_row > 0:
             self._load_older()
+
+    def _start_prefetch(self) -> None:
+        """Render the next older messages in a worker before the user reaches them."""
+        if self._prefetch is not None and not self._prefetch.done():
+            return
+        rows = range(max(0, self._first_row - 4 * OLDER_BATCH), self._first_row)
+        turns = [self._model.turn(row) for row in rows]
+        turns = [
+            t
+            for t in turns
+            if t.id not in self._prerendered and t.status is not TurnStatus.STREAMING
+        ]
+        if not turns:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        dark = is_dark(self)
+
+        async def prefetch() -> None:
+            rendered = await asyncio.to_thread(
+                lambda: [(t.id, build_html(t, dark)) for t in turns]
+            )
+            self._prerendered.update(rendered)
+
+        self._prefetch = asyncio.ensure_future(prefetch())
 
     def _on_range_changed(self, minimum: int, maximum: int) -> None:
         bar = self.verticalScrollBar()

@@ -197,9 +197,14 @@ class MessageWidget(QFrame):
     continue_requested = Signal(object)
 
     def __init__(
-        self, turn: Turn, thumbnails: list[QImage] | None = None, parent: QWidget | None = None
+        self,
+        turn: Turn,
+        thumbnails: list[QImage] | None = None,
+        parent: QWidget | None = None,
+        *,
+        prerendered: RenderedTurn | None = None,
     ) -> None:
-        """Build the widget for ``turn``."""
+        """Build the widget for ``turn``; ``prerendered`` skips rendering it here."""
         super().__init__(parent)
         self.turn = turn
         self.setObjectName("userMessage" if turn.role == "user" else "assistantMessage")
@@ -208,6 +213,7 @@ class MessageWidget(QFrame):
         self._streamed = ""
         self._rendered_final = False
         self._render_task: asyncio.Future[None] | None = None
+        self._prerendered = prerendered
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 8)
@@ -339,6 +345,10 @@ class MessageWidget(QFrame):
         self._rendered_final = True
         turn = self.turn
         dark = is_dark(self)
+        if self._prerendered is not None:
+            self._apply(self._prerendered, None)
+            self._prerendered = None
+            return
         if len(turn.text) < LARGE_MESSAGE:
             self._apply(build_html(turn, dark), None)
             return

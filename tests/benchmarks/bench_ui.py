@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import statistics
@@ -180,6 +181,7 @@ def in_process(stream_seconds: float, messages: int) -> dict[str, Any]:
         context.api_key.use_for_session("sk-bench-key")
         window = MainWindow(context)
         window.show()
+        gc.freeze()  # as the app does once its window is shown
         meter = StallMeter()
 
         async def idle_baseline() -> None:
