@@ -294,6 +294,17 @@ def _read_source(source: bytes | os.PathLike[str] | str) -> tuple[str, bytes]:
             raise ImageTooLargeError(_too_big_file("The data", len(source)))
         return "The data", source
     path = Path(os.fspath(source))
+    return path.name or str(path), read_image_file(path)
+
+
+def read_image_file(path: os.PathLike[str] | str) -> bytes:
+    """Read an image file under the input size cap, with errors for people.
+
+    Raises:
+        UnreadableImageError: The file is missing, a folder or not readable.
+        ImageTooLargeError: The file is larger than Iris reads.
+    """
+    path = Path(os.fspath(path))
     label = path.name or str(path)
     try:
         with path.open("rb") as fh:
@@ -312,7 +323,7 @@ def _read_source(source: bytes | os.PathLike[str] | str) -> tuple[str, bytes]:
         raise UnreadableImageError(f"{label} cannot be read: {reason}.") from None
     if len(data) > MAX_INPUT_BYTES:
         raise ImageTooLargeError(_too_big_file(label, len(data)))
-    return label, data
+    return data
 
 
 def _too_big_file(label: str, size: int) -> str:

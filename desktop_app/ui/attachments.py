@@ -12,7 +12,6 @@ import itertools
 import logging
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -30,11 +29,8 @@ from shiboken6 import Shiboken
 from desktop_app.core.catalog import ImageLimits, ModelInfo
 from desktop_app.core.images import (
     MANY_IMAGES_THRESHOLD,
-    MAX_INPUT_BYTES,
     ImageError,
-    ImageTooLargeError,
     PreparedImage,
-    UnreadableImageError,
     prepare_image,
 )
 
@@ -151,47 +147,6 @@ def describe(attachment: Attachment) -> list[str]:
 
 
 # -- work done off the UI thread ---------------------------------------------------------------
-
-
-def read_image_file(path: Path) -> bytes:
-    """Read an image file with the same size cap and wording as :func:`prepare_image`.
-
-    Args:
-        path: The file to read.
-
-    Returns:
-        Its bytes.
-
-    Raises:
-        UnreadableImageError: The file is missing, a folder or not readable.
-        ImageTooLargeError: The file is larger than Iris reads.
-    """
-    label = path.name or str(path)
-    try:
-        with path.open("rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > MAX_INPUT_BYTES:
-                raise ImageTooLargeError(_too_big(label, size))
-            # One byte past the cap catches a file that grows or lies about its size.
-            data = fh.read(MAX_INPUT_BYTES + 1)
-    except FileNotFoundError:
-        raise UnreadableImageError(f"{label} does not exist.") from None
-    except IsADirectoryError:
-        raise UnreadableImageError(f"{label} is a folder, not an image file.") from None
-    except PermissionError:
-        raise UnreadableImageError(f"{label} cannot be read: permission denied.") from None
-    except OSError as exc:
-        raise UnreadableImageError(f"{label} cannot be read: {exc.strerror or exc}.") from None
-    if len(data) > MAX_INPUT_BYTES:
-        raise ImageTooLargeError(_too_big(label, len(data)))
-    return data
-
-
-def _too_big(label: str, size: int) -> str:
-    return (
-        f"{label} is {size / 1_048_576:.0f} MB; Iris reads image files up to "
-        f"{MAX_INPUT_BYTES // 1_048_576} MB."
-    )
 
 
 def make_thumbnail(data: bytes, size: int = THUMBNAIL_SIZE) -> bytes | None:

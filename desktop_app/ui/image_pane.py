@@ -57,13 +57,12 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core.catalog import ModelInfo
-from desktop_app.core.images import NotAnImageError, PreparedImage
+from desktop_app.core.images import NotAnImageError, PreparedImage, read_image_file
 from desktop_app.ui import messages
 from desktop_app.ui.attachments import (
     AttachmentModel,
     AttachmentRole,
     AttachmentStatus,
-    read_image_file,
 )
 
 IMAGE_SUFFIXES = (
