@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -30,6 +31,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def run_gui(argv: Sequence[str], started: float) -> int:
     """Open the main window and run until it closes; return the exit code."""
     args = parse_args(argv)
+    problem = _display_problem()
+    if problem:
+        sys.stderr.write(f"iris: {problem}\n")
+        return 2
+    _preload()
+
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -96,6 +103,18 @@ def run_gui(argv: Sequence[str], started: float) -> int:
         QTimer.singleShot(0, window.deleteLater)
         asyncio.set_event_loop(None)
     return code
+
+
+def _display_problem() -> str | None:
+    """Why no window can open here, or None; Qt itself would abort the process."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "no graphical session (neither DISPLAY nor WAYLAND_DISPLAY is set). "
+        'Try the command line instead: iris ask --demo "hello"'
+    )
 
 
 def _route_qt_messages() -> None:

@@ -460,3 +460,24 @@ def test_catalog_refresh_is_never_required(
     assert context.catalog.get("claude-opus-4-7").known
     assert not (paths.cache / "models-cache.json").exists()
     qloop.run_until_complete(context.aclose())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11/Wayland check is Linux-only")
+def test_no_graphical_session_is_a_clear_message_not_a_crash(paths: AppPaths) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "desktop_app"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "no graphical session" in result.stderr
+    assert "iris ask --demo" in result.stderr
+    assert "Traceback" not in result.stderr
