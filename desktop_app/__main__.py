@@ -10,7 +10,7 @@ _STARTED = time.perf_counter()
 import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 
-SUBCOMMANDS = ("ask", "image")
+SUBCOMMANDS = ("ask", "image", "history")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

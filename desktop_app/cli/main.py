@@ -17,6 +17,7 @@ from desktop_app import __version__
 SUBCOMMANDS = {
     "ask": "desktop_app.cli.ask",
     "image": "desktop_app.cli.image",
+    "history": "desktop_app.cli.history",
 }
 
 EXIT_OK = 0
