@@ -18,6 +18,7 @@ from desktop_app.core.errors import APIError, ConfigurationError
 from desktop_app.core.paths import AppPaths
 from desktop_app.core.ratelimit import RateLimiter, RateLimitSnapshot
 from desktop_app.ui.api_key import ApiKeyState
+from desktop_app.ui.history import HistoryService
 from desktop_app.ui.settings_store import SettingsStore
 
 log = logging.getLogger("iris.app")
@@ -48,6 +49,7 @@ class AppContext(QObject):
         self.api_key = ApiKeyState()
         self.key_known = False
         self.limiter = RateLimiter(self._tier())
+        self.history = HistoryService(paths.data)
         self._force_demo = demo
         self._demo_server: object | None = None
         self._client: MessagesClient | None = None
@@ -162,6 +164,7 @@ class AppContext(QObject):
             with contextlib.suppress(Exception):
                 await client.aclose()
         self.settings.flush()
+        await self.history.aclose()
         server = self._demo_server
         self._demo_server = None
         if server is not None:

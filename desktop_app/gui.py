@@ -69,13 +69,17 @@ def run_gui(argv: Sequence[str], started: float) -> int:
     async def main() -> None:
         starting = asyncio.ensure_future(context.start())
         background.append(starting)
+        restoring = asyncio.ensure_future(window.restore())
+        background.append(restoring)
         if not args.smoke_test:
             from desktop_app.ui.message_widget import warm_up_renderer
 
             # Load the Markdown and highlighting libraries before the first reply.
             background.append(asyncio.ensure_future(asyncio.to_thread(warm_up_renderer)))
         if args.smoke_test:
+            # Start-up includes reopening the last conversation.
             await starting
+            await restoring
             # "Idle" = the loop has drained the show/layout/paint events.
             await asyncio.sleep(0)
             app.processEvents()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import time
 from collections.abc import Callable
@@ -21,8 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core.api import MessageRequest, MessageStream, RetryNotice
-from desktop_app.core.conversation import Turn, TurnStatus
+from desktop_app.core.conversation import Conversation, Turn, TurnStatus
 from desktop_app.core.errors import APIError, ConfigurationError, StreamInterruptedError
+from desktop_app.core.events import ContentBlockStopEvent
+from desktop_app.core.store import ReplyWriter
 from desktop_app.ui import messages
 from desktop_app.ui.asyncslot import async_slot
 from desktop_app.ui.conversation_model import ConversationModel
@@ -83,11 +86,13 @@ class ChatPanel(QWidget):
         reply_finished: A reply ended, whatever the outcome (the assistant Turn).
         busy_changed: True while a reply is being requested or streamed.
         usage_changed: The conversation's token totals changed.
+        conversation_opened: Another conversation is shown (its id, or None for a new one).
     """
 
     reply_finished = Signal(object)
     busy_changed = Signal(bool)
     usage_changed = Signal()
+    conversation_opened = Signal(object)
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         """Build the panel on ``context``."""
@@ -100,6 +105,13 @@ class ChatPanel(QWidget):
         self._countdown_timer.setInterval(250)
         self._countdown_timer.timeout.connect(self._on_countdown_tick)
         self._countdown: tuple[Turn, RetryNotice] | None = None
+        self._history = context.history
+        self.conversation_id: int | None = None
+        self._message_ids: dict[int, int] = {}  # Turn.id -> stored message id
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(500)
+        self._draft_timer.timeout.connect(self._save_draft)
 
         self.model = ConversationModel(parent=self)
         self._pending_thumbnails: list[QImage] | None = None
@@ -155,6 +167,8 @@ class ChatPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
 
+        self.prompt.textChanged.connect(self._draft_timer.start)
+        self.image_pane.changed.connect(self._draft_timer.start)
         self.setTabOrder(self.prompt, self.send_button)
         self.setTabOrder(self.send_button, self.stop_button)
         self._update_usage()
@@ -173,14 +187,130 @@ class ChatPanel(QWidget):
         self.send_button.setEnabled(not busy)
         self.busy_changed.emit(busy)
 
-    def new_conversation(self) -> None:
+    @async_slot()
+    async def new_conversation(self) -> None:
         """Start over (the current reply, if any, is stopped first)."""
-        self.stop()
-        self._thumbnails.clear()
+        await self._leave_conversation()
+        self.conversation_id = None
+        self._message_ids = {}
         self.model.reset()
+        self._after_switch()
+        await self._restore_draft(None)
+        await self._history.remember_conversation(None)
+        self.conversation_opened.emit(None)
+
+    async def open_conversation(self, conversation_id: int, message_id: int | None = None) -> bool:
+        """Show a stored conversation with its draft; False when it no longer exists."""
+        if conversation_id == self.conversation_id and message_id is None:
+            return True
+        await self._leave_conversation()
+        try:
+            info, path = await self._history.call(
+                lambda s: (s.conversation(conversation_id), s.load_active_path(conversation_id))
+            )
+        except (KeyError, LookupError, ValueError):
+            return False
+        if info.deleted_at is not None:
+            return False
+        self.conversation_id = conversation_id
+        self._message_ids = {stored.turn.id: stored.message_id for stored in path}
+        self.model.reset(Conversation([stored.turn for stored in path], title=info.title))
+        self._after_switch()
+        await self._restore_draft(conversation_id)
+        await self._history.remember_conversation(conversation_id)
+        self.conversation_opened.emit(conversation_id)
+        if message_id is not None:
+            target = next((s.turn for s in path if s.message_id == message_id), None)
+            if target is not None:
+                self.view.show_turn(target)
+        return True
+
+    @async_slot(int, object)
+    async def _on_open_requested(self, conversation_id: int, message_id: object) -> None:
+        found = await self.open_conversation(
+            conversation_id, message_id if isinstance(message_id, int) else None
+        )
+        if not found:
+            messages.warning("That conversation no longer exists.")
+
+    async def restore_last(self) -> None:
+        """Reopen the conversation that was open when the app closed, with its draft."""
+        message = await self._history.open()
+        if message:
+            messages.warning(message)
+        last = await self._history.last_conversation()
+        if last is None or not await self.open_conversation(last):
+            await self._restore_draft(None)
+            self.conversation_opened.emit(None)
+
+    async def _leave_conversation(self) -> None:
+        self.stop()
+        if self._draft_timer.isActive():
+            self._draft_timer.stop()
+            await self._write_draft()
+
+    def _after_switch(self) -> None:
+        self._thumbnails.clear()
         self._count_conversation_images()
         self._update_usage()
         self.prompt.setFocus()
+
+    # -- drafts --------------------------------------------------------------------------------
+
+    @async_slot()
+    async def _save_draft(self) -> None:
+        await self._write_draft()
+
+    async def _write_draft(self) -> None:
+        conversation_id = self.conversation_id
+        text = self.prompt.toPlainText()
+        attachments = [img.to_content_block() for img in self.image_pane.attachments_ready()]
+        await self._history.call(lambda s: s.save_draft(conversation_id, text, attachments))
+
+    async def _restore_draft(self, conversation_id: int | None) -> None:
+        draft = await self._history.call(lambda s: s.load_draft(conversation_id))
+        self.prompt.blockSignals(True)
+        self.prompt.setPlainText(draft.text)
+        self.prompt.blockSignals(False)
+        self.image_pane.clear()
+        for number, block in enumerate(draft.attachments, start=1):
+            data = block.get("source", {}).get("data")
+            if isinstance(data, str):
+                with contextlib.suppress(ValueError):
+                    self.image_pane.add_bytes(f"Draft image {number}", base64.b64decode(data))
+
+    # -- storing turns ---------------------------------------------------------------------------
+
+    async def _store_turn(self, turn: Turn, parent: Turn | None = None) -> int:
+        model = self._context.settings.settings.model
+        if self.conversation_id is None:
+            system = self._context.settings.settings.system_prompt
+            self.conversation_id = await self._history.call(
+                lambda s: s.create_conversation(model=model, system=system)
+            )
+            await self._history.remember_conversation(self.conversation_id)
+            self.conversation_opened.emit(self.conversation_id)
+        conversation_id = self.conversation_id
+        parent_id = self._message_ids.get(parent.id) if parent is not None else None
+        if parent is None:
+            message_id = await self._history.call(lambda s: s.add_message(conversation_id, turn))
+        else:
+            message_id = await self._history.call(
+                lambda s: s.add_message(conversation_id, turn, parent_id)
+            )
+        self._message_ids[turn.id] = message_id
+        self._history.conversations_changed.emit()
+        return message_id
+
+    async def _update_stored(self, turn: Turn) -> None:
+        message_id = self._message_ids.get(turn.id)
+        if message_id is not None:
+            await self._history.call(lambda s: s.update_message(message_id, turn))
+
+    async def _remove_stored(self, turn: Turn) -> None:
+        message_id = self._message_ids.pop(turn.id, None)
+        if message_id is not None:
+            await self._history.call(lambda s: s.remove_message(message_id))
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -206,6 +336,8 @@ class ChatPanel(QWidget):
             f"{img.media_type}, ≈{img.estimated_tokens:,} tokens"
             for img in images
         ]
+        # Busy from here: Stop works and Send waits while the turn is stored.
+        self._set_busy(asyncio.current_task())
         thumbnails = [
             att.thumbnail
             for att in self.image_pane.model.attachments()
@@ -218,10 +350,20 @@ class ChatPanel(QWidget):
         finally:
             self._pending_thumbnails = None
         turn = self.model.conversation.turns[-1]
+        self._draft_timer.stop()
+        self.prompt.blockSignals(True)
         self.prompt.clear()
+        self.prompt.blockSignals(False)
         self.image_pane.clear()
         self._count_conversation_images()
         self.view.scroll_to_bottom()
+        try:
+            await self._store_turn(turn)
+            await self._write_draft()
+        except asyncio.CancelledError:
+            self.model.set_status(turn, TurnStatus.FAILED, "Stopped before a reply arrived.")
+            self._set_busy(None)
+            return
         await self._reply_to(turn)
 
     def stop(self) -> None:
@@ -237,6 +379,7 @@ class ChatPanel(QWidget):
             # Drop the broken reply and ask again for the turn before it.
             row = self.model.row_of(turn)
             self.model.remove(turn)
+            await self._remove_stored(turn)
             user = next(
                 (t for t in reversed(self.model.conversation.turns[:row]) if t.role == "user"),
                 None,
@@ -252,6 +395,7 @@ class ChatPanel(QWidget):
         if self._task is not None:
             return
         user = self.model.add_user("Continue.", [], [])
+        await self._store_turn(user)
         await self._reply_to(user)
 
     def _thumbnails_for(self, turn: Turn) -> list[QImage]:
@@ -299,13 +443,24 @@ class ChatPanel(QWidget):
         self._set_busy(asyncio.current_task())
         stream: MessageStream | None = None
         started = time.monotonic()
+        writer: ReplyWriter | None = None
+        # A silent stream still gets its last pieces saved within a second.
+        flusher = QTimer(self)
+        flusher.setInterval(1000)
         try:
+            reply_id = await self._store_turn(reply, parent=user)
+            writer = await self._history.call(lambda s: s.reply_writer(reply_id))
+            flusher.timeout.connect(writer.flush)
+            flusher.start()
             async with client.stream(
                 request, model, on_retry=self._retry_notifier(reply)
             ) as stream:
                 self._clear_countdown()
-                async for _event in stream:
+                async for event in stream:
                     reply.message = stream.message
+                    writer.update(stream.message)
+                    if isinstance(event, ContentBlockStopEvent):
+                        writer.block_stopped(stream.message)
                     repaint()
                 reply.message = stream.message
             self.model.set_status(user, TurnStatus.DONE)
@@ -328,14 +483,33 @@ class ChatPanel(QWidget):
             self.model.remove(reply)
             self.model.set_status(user, TurnStatus.FAILED, str(exc))
         finally:
+            flusher.stop()
+            flusher.deleteLater()
             repaint.cancel()
             repaint.deleteLater()
+            await asyncio.shield(self._store_outcome(user, reply, writer))
             self._clear_countdown()
             self._set_busy(None)
             self._update_usage()
             self._context.rate_limits_changed(model.family)
         self._announce(reply, time.monotonic() - started)
         self.reply_finished.emit(reply)
+
+    async def _store_outcome(self, user: Turn, reply: Turn, writer: ReplyWriter | None) -> None:
+        try:
+            if writer is not None:
+                if self.model.row_of(reply) >= 0:
+                    status, message, error = reply.status, reply.message, reply.error
+                    await self._history.call(lambda _s: writer.finish(status, message, error))
+                else:
+                    await self._history.call(
+                        lambda _s: writer.finish(TurnStatus.FAILED, None, user.error)
+                    )
+            if self.model.row_of(reply) < 0:
+                await self._remove_stored(reply)
+            await self._update_stored(user)
+        except Exception as exc:  # the reply is on screen; saving it must not crash the app
+            messages.error(f"Could not save the conversation: {exc}")
 
     def _retry_notifier(self, reply: Turn) -> Callable[[RetryNotice], None]:
         def notify(notice: RetryNotice) -> None:

@@ -91,6 +91,18 @@ class ConversationView(QScrollArea):
         """The widget showing ``turn``, if it is built."""
         return next((w for w in self._widgets if w.turn is turn), None)
 
+    def show_turn(self, turn: Turn) -> None:
+        """Scroll ``turn`` into view, building older messages down to it if needed."""
+        row = self._model.row_of(turn)
+        if row < 0:
+            return
+        while self._first_row > row:
+            self._load_older()
+        self._stick_to_bottom = False
+        widget = self.widget_for(turn)
+        if widget is not None:
+            QTimer.singleShot(0, lambda: self.ensureWidgetVisible(widget, 0, 40))
+
     def scroll_to_bottom(self) -> None:
         """Show the newest message."""
         self._stick_to_bottom = True

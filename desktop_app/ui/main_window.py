@@ -29,6 +29,7 @@ from desktop_app import __version__
 from desktop_app.app import AppContext
 from desktop_app.ui import messages
 from desktop_app.ui.chat_panel import ChatPanel
+from desktop_app.ui.history import Sidebar
 from desktop_app.ui.settings_pane import SettingsPane
 
 
@@ -110,6 +111,21 @@ class MainWindow(QMainWindow):
             [self.settings_pane.sizeHint().width() + 24],
             Qt.Orientation.Horizontal,
         )
+
+        self.sidebar = Sidebar(context.history)
+        self.history_dock = QDockWidget("History", self)
+        self.history_dock.setObjectName("historyDock")
+        self.history_dock.setAccessibleName("History")
+        self.history_dock.setWidget(self.sidebar)
+        self.history_dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.history_dock)
+        self.resizeDocks([self.history_dock], [240], Qt.Orientation.Horizontal)
+        self.sidebar.open_requested.connect(self.chat._on_open_requested)
+        self.sidebar.new_requested.connect(self.chat.new_conversation)
+        self.chat.conversation_opened.connect(self.sidebar.set_current)
 
         self._build_menus()
         self._build_shortcuts()
@@ -223,6 +239,11 @@ class MainWindow(QMainWindow):
         self.context.settings.flush()
         super().closeEvent(event)
         self.closed.set()
+
+    async def restore(self) -> None:
+        """Reopen the last conversation and fill the history list."""
+        await self.chat.restore_last()
+        self.sidebar.refresh()
 
     async def aclose(self) -> None:
         """Stop image workers, close HTTP clients and the demo server."""

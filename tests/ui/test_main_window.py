@@ -173,7 +173,8 @@ def test_stop_keeps_what_arrived(
     window.chat.prompt.setPlainText("/long")
     window.chat.send_button.click()
 
-    eventually(qloop, lambda: window.chat.model.conversation.turns[-1].text.strip())
+    turns = window.chat.model.conversation.turns
+    eventually(qloop, lambda: turns[-1].role == "assistant" and turns[-1].text.strip())
     assert window.chat.stop_button.isEnabled()
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     (turn,) = wait(qloop, done)
@@ -387,8 +388,9 @@ def test_settings_persist_and_the_key_is_in_no_file(
 def test_new_conversation(window: MainWindow, qloop: asyncio.AbstractEventLoop) -> None:
     send(window, qloop, "first")
     assert window.chat.model.rowCount() == 2
-    window.chat.new_conversation()
+    qloop.run_until_complete(window.chat.new_conversation())
     assert window.chat.model.rowCount() == 0
+    assert window.chat.conversation_id is None
 
 
 def test_conversation_model_passes_the_model_tester(

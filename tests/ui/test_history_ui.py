@@ -1,0 +1,202 @@
+"""History in the window: conversations and drafts survive a restart; list, search, delete."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from desktop_app.app import AppContext
+from desktop_app.core.conversation import TurnStatus
+from desktop_app.core.paths import AppPaths
+from desktop_app.ui import messages
+from desktop_app.ui.history import ConversationRole
+from desktop_app.ui.main_window import MainWindow
+from tests.support.offline import Fault, FaultyServer
+from tests.support.qt import arm, eventually, wait
+
+KEY = "sk-ant-history-ui-test-0987654321"
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> AppPaths:
+    return AppPaths(tmp_path / "config", tmp_path / "data", tmp_path / "cache").ensure()
+
+
+@pytest.fixture
+def server() -> Iterator[FaultyServer]:
+    with FaultyServer(delay=0.0) as faulty:
+        yield faulty
+
+
+class Windows:
+    """Opens windows on the same folders, as restarts of the app would."""
+
+    def __init__(
+        self, qtbot: Any, loop: asyncio.AbstractEventLoop, paths: AppPaths, server: FaultyServer
+    ) -> None:
+        self.qtbot, self.loop, self.paths, self.server = qtbot, loop, paths, server
+        self.open: list[MainWindow] = []
+
+    def start(self) -> MainWindow:
+        messages.bridge.reset()
+        context = AppContext(self.paths)
+        context.api_key.use_for_session(KEY)
+        context.settings.update(base_url=self.server.base_url, model="claude-haiku-4-5")
+        window = MainWindow(context)
+        self.qtbot.addWidget(window)
+        window.show()
+        self.loop.run_until_complete(window.restore())
+        self.open.append(window)
+        return window
+
+    def stop(self, window: MainWindow) -> None:
+        window.close()
+        self.loop.run_until_complete(window.aclose())
+        self.open.remove(window)
+
+
+@pytest.fixture
+def windows(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, paths: AppPaths, server: FaultyServer
+) -> Iterator[Windows]:
+    made = Windows(qtbot, qloop, paths, server)
+    yield made
+    for window in list(made.open):
+        made.stop(window)
+    messages.bridge.reset()
+
+
+def send(window: MainWindow, loop: asyncio.AbstractEventLoop, text: str) -> Any:
+    done = arm(window.chat.reply_finished)
+    window.chat.prompt.setPlainText(text)
+    window.chat.send_button.click()
+    (turn,) = wait(loop, done, 20)
+    return turn
+
+
+def test_conversation_reopens_after_a_restart(
+    windows: Windows, qloop: asyncio.AbstractEventLoop
+) -> None:
+    first = windows.start()
+    send(first, qloop, "remember the kestrel")
+    send(first, qloop, "and the harbour")
+    texts = [t.text for t in first.chat.model.conversation.turns]
+    windows.stop(first)
+
+    again = windows.start()
+    turns = again.chat.model.conversation.turns
+    assert [t.text for t in turns] == texts
+    assert [t.status for t in turns] == [TurnStatus.DONE] * 4
+    assert again.chat.conversation_id is not None
+    # The reopened conversation is sent as it was.
+    send(again, qloop, "third")
+    sent = windows.server.received[-1].json["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant"] * 2 + ["user"]
+
+
+def test_draft_survives_a_restart_and_a_switch(
+    windows: Windows, qloop: asyncio.AbstractEventLoop
+) -> None:
+    window = windows.start()
+    send(window, qloop, "first conversation")
+    window.chat.prompt.setPlainText("an unfinished thought")
+    qloop.run_until_complete(asyncio.sleep(0.8))  # the draft is saved after typing stops
+    first_id = window.chat.conversation_id
+    assert first_id is not None
+    qloop.run_until_complete(window.chat.new_conversation())
+    assert window.chat.prompt.toPlainText() == ""
+    assert qloop.run_until_complete(window.chat.open_conversation(first_id))
+    assert window.chat.prompt.toPlainText() == "an unfinished thought"
+    windows.stop(window)
+
+    again = windows.start()
+    assert again.chat.conversation_id == first_id
+    assert again.chat.prompt.toPlainText() == "an unfinished thought"
+
+
+def test_sidebar_lists_searches_and_opens(
+    windows: Windows, qloop: asyncio.AbstractEventLoop, qtmodeltester: Any
+) -> None:
+    window = windows.start()
+    send(window, qloop, "alpha about kestrels")
+    first_id = window.chat.conversation_id
+    qloop.run_until_complete(window.chat.new_conversation())
+    send(window, qloop, "beta about harbours")
+    sidebar = window.sidebar
+    sidebar.refresh()
+    eventually(qloop, lambda: sidebar.model.rowCount() == 2)
+    titles = [sidebar.model.index(r, 0).data() for r in range(2)]
+    assert titles == ["beta about harbours", "alpha about kestrels"]
+    qtmodeltester.check(sidebar.model)
+
+    sidebar.search_edit.setText("kestrels")
+    # The question and the demo's echo of it both match; both are in the first one.
+    eventually(
+        qloop,
+        lambda: (
+            sidebar.model.rowCount() >= 1 and "kestrel" in sidebar.model.index(0, 0).data().lower()
+        ),
+    )
+    ids = {
+        sidebar.model.index(r, 0).data(ConversationRole.ID)
+        for r in range(sidebar.model.rowCount())
+    }
+    assert ids == {first_id}
+    hit = sidebar.model.index(0, 0)
+    opened = arm(window.chat.conversation_opened)
+    sidebar.list_view.clicked.emit(hit)
+    wait(qloop, opened)
+    assert window.chat.conversation_id == first_id
+    assert "kestrels" in window.chat.model.conversation.turns[0].text
+
+
+def test_delete_and_undo(windows: Windows, qloop: asyncio.AbstractEventLoop) -> None:
+    window = windows.start()
+    send(window, qloop, "keep me")
+    sidebar = window.sidebar
+    sidebar.refresh()
+    eventually(qloop, lambda: sidebar.model.rowCount() == 1)
+    sidebar.list_view.setCurrentIndex(sidebar.model.index(0, 0))
+    sidebar.delete_button.click()
+    eventually(qloop, lambda: sidebar.model.rowCount() == 0)
+    assert sidebar.undo_button.isVisibleTo(sidebar)
+    assert window.chat.model.rowCount() == 0
+    sidebar.undo_button.click()
+    eventually(qloop, lambda: sidebar.model.rowCount() == 1)
+    eventually(qloop, lambda: window.chat.model.rowCount() == 2)
+
+
+def test_rename_in_place(windows: Windows, qloop: asyncio.AbstractEventLoop) -> None:
+    window = windows.start()
+    send(window, qloop, "old title")
+    sidebar = window.sidebar
+    sidebar.refresh()
+    eventually(qloop, lambda: sidebar.model.rowCount() == 1)
+    assert sidebar.model.setData(
+        sidebar.model.index(0, 0), "  Trip   plans ", Qt.ItemDataRole.EditRole
+    )
+    qloop.run_until_complete(asyncio.sleep(0.1))
+    sidebar.refresh()
+    eventually(qloop, lambda: sidebar.model.index(0, 0).data() == "Trip plans")
+
+
+def test_failed_turn_is_stored_as_failed_and_left_out_after_restart(
+    windows: Windows, qloop: asyncio.AbstractEventLoop, server: FaultyServer
+) -> None:
+    window = windows.start()
+    server.push(Fault.status(400, "invalid_request_error", message="bad image"))
+    send(window, qloop, "rejected turn")
+    windows.stop(window)
+    again = windows.start()
+    (turn,) = again.chat.model.conversation.turns
+    assert turn.status is TurnStatus.FAILED
+    reply = send(again, qloop, "works now")
+    assert reply.status is TurnStatus.DONE
+    sent = server.received[-1].json["messages"]
+    assert len(sent) == 1
+    assert sent[0]["content"][0]["text"] == "works now"
