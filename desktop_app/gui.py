@@ -10,6 +10,10 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 log = logging.getLogger("iris")
 
@@ -48,6 +52,7 @@ def run_gui(argv: Sequence[str], started: float) -> int:
     app.setOrganizationName("Iris")
     app.setApplicationVersion(_version())
     app.setQuitOnLastWindowClosed(False)
+    _set_icon(app)
 
     _route_qt_messages()
     loop = qasync.QEventLoop(app)
@@ -107,6 +112,17 @@ def run_gui(argv: Sequence[str], started: float) -> int:
         QTimer.singleShot(0, window.deleteLater)
         asyncio.set_event_loop(None)
     return code
+
+
+def _set_icon(app: QApplication) -> None:
+    from PySide6.QtGui import QIcon
+
+    from desktop_app.core.resources import resource_path
+
+    icon = resource_path("icons/iris-256.png")
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    app.setDesktopFileName("io.github.iris_desktop.Iris")  # matches the .desktop entry
 
 
 def _display_problem() -> str | None:
