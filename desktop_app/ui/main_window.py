@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import (
@@ -16,6 +18,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QDockWidget,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -27,7 +30,15 @@ from PySide6.QtWidgets import (
 
 from desktop_app import __version__
 from desktop_app.app import AppContext
+from desktop_app.core.history_io import (
+    HistoryFormatError,
+    export_json,
+    export_markdown,
+    import_json,
+)
+from desktop_app.core.store import HistoryStore
 from desktop_app.ui import messages
+from desktop_app.ui.asyncslot import async_slot
 from desktop_app.ui.chat_panel import ChatPanel
 from desktop_app.ui.history import Sidebar
 from desktop_app.ui.settings_pane import SettingsPane
@@ -154,6 +165,15 @@ class MainWindow(QMainWindow):
         )
         file_menu.addAction(attach)
         file_menu.addSeparator()
+        export = QAction("&Export conversation…", self)
+        export.setShortcut(QKeySequence("Ctrl+Shift+E"))
+        export.triggered.connect(self._on_export_triggered)
+        file_menu.addAction(export)
+        import_action = QAction("&Import conversation…", self)
+        import_action.setShortcut(QKeySequence("Ctrl+Shift+I"))
+        import_action.triggered.connect(self._on_import_triggered)
+        file_menu.addAction(import_action)
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -213,6 +233,85 @@ class MainWindow(QMainWindow):
     def _on_message(self, message: messages.UserMessage) -> None:
         prefix = {"error": "⚠ ", "warning": "⚠ ", "info": ""}[message.level.value]
         self.statusBar().showMessage(prefix + message.text, 10000)
+
+    # -- export and import --------------------------------------------------------------------
+
+    def choose_export_path(self, suggested: str) -> str:
+        """Ask where to export; "" when cancelled. Replaced in tests."""
+        path, _filter = QFileDialog.getSaveFileName(
+            self,
+            "Export conversation",
+            suggested,
+            "Markdown (*.md);;JSON in the Messages API shape (*.json)",
+        )
+        return path
+
+    def choose_import_path(self) -> str:
+        """Ask which file to import; "" when cancelled. Replaced in tests."""
+        path, _filter = QFileDialog.getOpenFileName(
+            self, "Import conversation", "", "Conversations (*.json)"
+        )
+        return path
+
+    def _on_export_triggered(self) -> None:
+        # The dialog runs its own event loop, so it is opened outside any task.
+        if self.chat.conversation_id is None:
+            messages.info("Nothing to export yet: send a message first.")
+            return
+        title = self.chat.model.conversation.title or "conversation"
+        safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in title).strip() or "chat"
+        path = self.choose_export_path(f"{safe}.md")
+        if path:
+            self.export_conversation(Path(path))
+
+    def _on_import_triggered(self) -> None:
+        path = self.choose_import_path()
+        if path:
+            self.import_conversation(Path(path))
+
+    @async_slot(object)
+    async def export_conversation(self, path: Path) -> None:
+        """Write the open conversation to ``path`` (.json: Messages API shape; else Markdown)."""
+        conversation_id = self.chat.conversation_id
+        if conversation_id is None:
+            return
+        as_json = path.suffix.lower() == ".json"
+
+        def render(store: HistoryStore) -> str:
+            if as_json:
+                return json.dumps(
+                    export_json(store, conversation_id), indent=2, ensure_ascii=False
+                )
+            return export_markdown(store, conversation_id)
+
+        text = await self.context.history.call(render)
+        try:
+            await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+        except OSError as exc:
+            messages.error(f"Could not write {path.name}: {exc.strerror or exc}.")
+            return
+        messages.info(f"Exported to {path}.")
+
+    @async_slot(object)
+    async def import_conversation(self, path: Path) -> None:
+        """Import a conversation file and open it; a bad file changes nothing."""
+        try:
+            raw = await asyncio.to_thread(path.read_text, encoding="utf-8")
+            data = json.loads(raw)
+        except (OSError, UnicodeDecodeError) as exc:
+            messages.error(f"Could not read {path.name}: {exc}.")
+            return
+        except ValueError as exc:
+            messages.error(f"{path.name} is not valid JSON ({exc}). Nothing was imported.")
+            return
+        try:
+            conversation_id = await self.context.history.call(lambda s: import_json(s, data))
+        except HistoryFormatError as exc:
+            messages.error(f"{path.name} cannot be imported: {exc}")
+            return
+        self.context.history.conversations_changed.emit()
+        await self.chat.open_conversation(conversation_id)
+        messages.info(f"Imported {path.name}.")
 
     # -- drag and drop anywhere in the window goes to the image pane ---------------------------
 

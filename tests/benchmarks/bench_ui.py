@@ -76,6 +76,29 @@ def _run(argv: list[str], env: dict[str, str]) -> tuple[float, dict[str, str]]:
     return wall, values
 
 
+def _long_history(data_dir: Path, messages: int) -> None:
+    """A store whose last conversation has ``messages`` turns of Markdown and code."""
+    from desktop_app.core.conversation import Turn, TurnStatus
+    from desktop_app.core.messages import Message, TextBlock
+    from desktop_app.core.store import HistoryStore, current_store_path
+    from desktop_app.ui.history import LAST_CONVERSATION_FILE
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    sample = (ROOT / "README.md").read_text(encoding="utf-8")[:600]
+    code = "```python\ndef f(x):\n    return [i * x for i in range(10)]\n```\n"
+    with HistoryStore.open(current_store_path(data_dir)) as store:
+        conversation = store.create_conversation("A long conversation")
+        for i in range(messages):
+            if i % 2 == 0:
+                turn = Turn("user", [{"type": "text", "text": f"Question {i}"}])
+            else:
+                text = f"## Answer {i}\n\n{sample}\n\n{code}"
+                turn = Turn("assistant", message=Message(content=[TextBlock(text)]))
+            turn.status = TurnStatus.DONE
+            store.add_message(conversation, turn)
+    (data_dir / LAST_CONVERSATION_FILE).write_text(str(conversation), encoding="ascii")
+
+
 def cold_start(runs: int) -> dict[str, float]:
     """Whole-process ``--smoke-test`` against a bare window, medians."""
     iris = str(Path(sys.executable).with_name("iris"))
@@ -90,11 +113,23 @@ def cold_start(runs: int) -> dict[str, float]:
         bare_wall = [_run([sys.executable, "-c", BARE_WINDOW], env)[0] for _ in range(runs)]
         _wall, bare = _run([sys.executable, "-c", BARE_WINDOW], env)
         _wall, idle = _run([sys.executable, "-c", IDLE_WINDOW], env)
+        _long_history(Path(tmp, "long"), 1000)
+        long_env = dict(env, IRIS_DATA_DIR=f"{tmp}/long")
+        _run([iris, "--smoke-test"], long_env)
+        pairs = [
+            (_run([iris, "--smoke-test"], env)[1], _run([iris, "--smoke-test"], long_env)[1])
+            for _ in range(runs)
+        ]
+        empty_ms = statistics.median(float(a["startup_ms"]) for a, _b in pairs)
+        long_ms = statistics.median(float(b["startup_ms"]) for _a, b in pairs)
     return {
         "smoke_test_wall_ms": 1000 * statistics.median(iris_wall),
         "bare_window_wall_ms": 1000 * statistics.median(bare_wall),
         "idle_rss_mb": int(idle["rss_kb"]) / 1024,
         "bare_window_rss_mb": int(bare["rss_kb"]) / 1024,
+        "startup_empty_ms": empty_ms,
+        "startup_1000_ms": long_ms,
+        "startup_ratio": long_ms / empty_ms,
     }
 
 
@@ -303,11 +338,19 @@ def main() -> int:
             f"{results['scroll_loaded_rows']} rows loaded",
         ),
         ("1,000 messages: RSS", results["rss_after_1000_mb"], "MB", 300, ""),
+        (
+            "start-up with a 1,000-message conversation",
+            results["startup_ratio"],
+            "x",
+            1.5,
+            f"{results['startup_1000_ms']:.0f} ms vs {results['startup_empty_ms']:.0f} ms empty",
+        ),
     ]
     print(f"{'benchmark':44} {'value':>9} {'target':>8}  baseline (same run)")
     for name, value, unit, target, baseline in rows:
         verdict = "ok" if value < target else "OVER"
-        print(f"{name:44} {value:7.0f}{unit:>2} {target:6}{unit:>2}  {baseline}  [{verdict}]")
+        shown = f"{value:7.2f}" if unit == "x" else f"{value:7.0f}"
+        print(f"{name:44} {shown}{unit:>2} {target:6}{unit:>2}  {baseline}  [{verdict}]")
     return 0
 
 

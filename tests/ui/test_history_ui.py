@@ -200,3 +200,39 @@ def test_failed_turn_is_stored_as_failed_and_left_out_after_restart(
     sent = server.received[-1].json["messages"]
     assert len(sent) == 1
     assert sent[0]["content"][0]["text"] == "works now"
+
+
+def test_export_and_import_from_the_window(
+    windows: Windows, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    window = windows.start()
+    send(window, qloop, "export me, please")
+    shown: list[messages.UserMessage] = []
+    messages.bridge.shown.connect(shown.append)
+
+    target = tmp_path / "chat.json"
+    window.choose_export_path = lambda _suggested: str(target)  # type: ignore[method-assign, assignment]
+    window._on_export_triggered()
+    eventually(qloop, lambda: target.exists() and any("Exported" in m.text for m in shown))
+    exported = target.read_text(encoding="utf-8")
+    assert "export me, please" in exported
+    assert KEY not in exported
+    markdown = tmp_path / "chat.md"
+    window.export_conversation(markdown)
+    eventually(qloop, lambda: markdown.exists())
+    assert "export me, please" in markdown.read_text(encoding="utf-8")
+
+    first_id = window.chat.conversation_id
+    window.choose_import_path = lambda: str(target)  # type: ignore[method-assign]
+    opened = arm(window.chat.conversation_opened)
+    window._on_import_triggered()
+    (new_id,) = wait(qloop, opened)
+    assert new_id != first_id
+    assert window.chat.model.conversation.turns[0].text == "export me, please"
+
+    broken = tmp_path / "broken.json"
+    broken.write_text(exported[: len(exported) // 2], encoding="utf-8")
+    before = window.chat.conversation_id
+    window.import_conversation(broken)
+    eventually(qloop, lambda: any("Nothing was imported" in m.text for m in shown))
+    assert window.chat.conversation_id == before
