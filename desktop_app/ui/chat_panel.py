@@ -25,7 +25,7 @@ from desktop_app.core.api import MessageRequest, MessageStream, RetryNotice
 from desktop_app.core.conversation import Conversation, Turn, TurnStatus
 from desktop_app.core.errors import APIError, ConfigurationError, StreamInterruptedError
 from desktop_app.core.events import ContentBlockStopEvent
-from desktop_app.core.store import ReplyWriter
+from desktop_app.core.store import HistoryStore, ReplyWriter
 from desktop_app.ui import messages
 from desktop_app.ui.asyncslot import async_slot
 from desktop_app.ui.conversation_model import ConversationModel
@@ -108,6 +108,8 @@ class ChatPanel(QWidget):
         self._history = context.history
         self.conversation_id: int | None = None
         self._message_ids: dict[int, int] = {}  # Turn.id -> stored message id
+        self._versions: dict[int, tuple[int, int]] = {}  # Turn.id -> (version, versions)
+        self._editing: Turn | None = None
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
         self._draft_timer.setInterval(500)
@@ -115,9 +117,14 @@ class ChatPanel(QWidget):
 
         self.model = ConversationModel(parent=self)
         self._pending_thumbnails: list[QImage] | None = None
-        self.view = ConversationView(self.model, self._thumbnails_for)
+        self.view = ConversationView(
+            self.model, self._thumbnails_for, versions=lambda t: self._versions.get(t.id)
+        )
         self.view.retry_requested.connect(self._on_retry_requested)
         self.view.continue_requested.connect(self._on_continue_requested)
+        self.view.regenerate_requested.connect(self._on_regenerate_requested)
+        self.view.edit_requested.connect(self._on_edit_requested)
+        self.view.version_requested.connect(self._on_version_requested)
 
         self.image_pane = ImageDropPane(context.catalog.get(context.settings.settings.model))
         self.prompt = PromptEdit()
@@ -192,16 +199,20 @@ class ChatPanel(QWidget):
         """Start over (the current reply, if any, is stopped first)."""
         await self._leave_conversation()
         self.conversation_id = None
+        self._editing = None
         self._message_ids = {}
+        self._versions = {}
         self.model.reset()
         self._after_switch()
         await self._restore_draft(None)
         await self._history.remember_conversation(None)
         self.conversation_opened.emit(None)
 
-    async def open_conversation(self, conversation_id: int, message_id: int | None = None) -> bool:
+    async def open_conversation(
+        self, conversation_id: int, message_id: int | None = None, *, reload: bool = False
+    ) -> bool:
         """Show a stored conversation with its draft; False when it no longer exists."""
-        if conversation_id == self.conversation_id and message_id is None:
+        if conversation_id == self.conversation_id and message_id is None and not reload:
             return True
         await self._leave_conversation()
         try:
@@ -213,7 +224,9 @@ class ChatPanel(QWidget):
         if info.deleted_at is not None:
             return False
         self.conversation_id = conversation_id
+        self._editing = None
         self._message_ids = {stored.turn.id: stored.message_id for stored in path}
+        self._versions = {stored.turn.id: (stored.version, stored.versions) for stored in path}
         self.model.reset(Conversation([stored.turn for stored in path], title=info.title))
         self._after_switch()
         await self._restore_draft(conversation_id)
@@ -281,7 +294,9 @@ class ChatPanel(QWidget):
 
     # -- storing turns ---------------------------------------------------------------------------
 
-    async def _store_turn(self, turn: Turn, parent: Turn | None = None) -> int:
+    async def _store_turn(
+        self, turn: Turn, parent: Turn | None = None, *, branch_of: Turn | None = None
+    ) -> int:
         model = self._context.settings.settings.model
         if self.conversation_id is None:
             system = self._context.settings.settings.system_prompt
@@ -291,14 +306,25 @@ class ChatPanel(QWidget):
             await self._history.remember_conversation(self.conversation_id)
             self.conversation_opened.emit(self.conversation_id)
         conversation_id = self.conversation_id
-        parent_id = self._message_ids.get(parent.id) if parent is not None else None
-        if parent is None:
+        if branch_of is not None and branch_of.id in self._message_ids:
+            # A sibling of the edited prompt: same parent, a new version.
+            edited = self._message_ids[branch_of.id]
+            message_id = await self._history.call(
+                lambda s: s.add_message(conversation_id, turn, s.message(edited).parent_id)
+            )
+        elif parent is None:
             message_id = await self._history.call(lambda s: s.add_message(conversation_id, turn))
         else:
+            parent_id = self._message_ids.get(parent.id)
             message_id = await self._history.call(
                 lambda s: s.add_message(conversation_id, turn, parent_id)
             )
         self._message_ids[turn.id] = message_id
+        ids, index = await self._history.call(lambda s: s.siblings(message_id))
+        self._versions[turn.id] = (index + 1, len(ids))
+        widget = self.view.widget_for(turn)
+        if widget is not None:
+            widget.set_versions(index + 1, len(ids))
         self._history.conversations_changed.emit()
         return message_id
 
@@ -338,6 +364,12 @@ class ChatPanel(QWidget):
         ]
         # Busy from here: Stop works and Send waits while the turn is stored.
         self._set_busy(asyncio.current_task())
+        editing, self._editing = self._editing, None
+        if editing is not None:
+            # Later turns stay stored on the old branch; this branch starts here.
+            row = self.model.row_of(editing)
+            while row >= 0 and self.model.rowCount() > row:
+                self.model.remove(self.model.turn(self.model.rowCount() - 1))
         thumbnails = [
             att.thumbnail
             for att in self.image_pane.model.attachments()
@@ -358,7 +390,7 @@ class ChatPanel(QWidget):
         self._count_conversation_images()
         self.view.scroll_to_bottom()
         try:
-            await self._store_turn(turn)
+            await self._store_turn(turn, branch_of=editing)
             await self._write_draft()
         except asyncio.CancelledError:
             self.model.set_status(turn, TurnStatus.FAILED, "Stopped before a reply arrived.")
@@ -403,6 +435,48 @@ class ChatPanel(QWidget):
             self._thumbnails[turn.id] = self._pending_thumbnails
             self._pending_thumbnails = None
         return self._thumbnails.get(turn.id, [])
+
+    @async_slot(object)
+    async def _on_regenerate_requested(self, reply: Turn) -> None:
+        if self._task is not None:
+            return
+        row = self.model.row_of(reply)
+        user = next(
+            (t for t in reversed(self.model.conversation.turns[:row]) if t.role == "user"), None
+        )
+        if user is None:
+            return
+        # Later turns stay stored with the old version; the new one starts here.
+        while self.model.rowCount() > row:
+            self.model.remove(self.model.turn(self.model.rowCount() - 1))
+        self.model.set_status(user, TurnStatus.PENDING)
+        await self._reply_to(user)
+
+    def _on_edit_requested(self, turn: Turn) -> None:
+        if self._task is not None:
+            return
+        self._editing = turn
+        self.prompt.setPlainText(turn.text)
+        self.prompt.setFocus()
+        messages.info("Editing a message: Send makes a new branch; the old one is kept.")
+
+    @async_slot(object, int)
+    async def _on_version_requested(self, turn: Turn, step: int) -> None:
+        message_id = self._message_ids.get(turn.id)
+        conversation_id = self.conversation_id
+        if self._task is not None or message_id is None or conversation_id is None:
+            return
+
+        def switch(store: HistoryStore) -> bool:
+            ids, index = store.siblings(message_id)
+            target = index + step
+            if not 0 <= target < len(ids):
+                return False
+            store.set_active(ids[target])
+            return True
+
+        if await self._history.call(switch):
+            await self.open_conversation(conversation_id, reload=True)
 
     def _count_conversation_images(self) -> None:
         # The 2000 px many-image rule counts every image in the request, not just new ones.

@@ -27,18 +27,26 @@ class ConversationView(QScrollArea):
     Signals:
         retry_requested: A turn's Retry button was pressed (the Turn).
         continue_requested: A turn's Continue button was pressed (the Turn).
+        regenerate_requested: A reply's Regenerate button was pressed (the Turn).
+        edit_requested: A prompt's Edit button was pressed (the Turn).
+        version_requested: A turn's ‹ or › was pressed (the Turn, -1 or +1).
     """
 
     retry_requested = Signal(object)
     continue_requested = Signal(object)
+    regenerate_requested = Signal(object)
+    edit_requested = Signal(object)
+    version_requested = Signal(object, int)
 
     def __init__(
         self,
         model: ConversationModel,
         thumbnails: Callable[[Turn], list[QImage]] | None = None,
         parent: QWidget | None = None,
+        *,
+        versions: Callable[[Turn], tuple[int, int] | None] | None = None,
     ) -> None:
-        """Show ``model``; ``thumbnails`` gives the images to show under a user turn."""
+        """Show ``model``; ``thumbnails`` and ``versions`` give a turn's images and versions."""
         super().__init__(parent)
         self.setObjectName("conversationView")
         self.setAccessibleName("Conversation")
@@ -48,6 +56,7 @@ class ConversationView(QScrollArea):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._model = model
         self._thumbnails = thumbnails or (lambda _turn: [])
+        self._versions = versions or (lambda _turn: None)
         self._widgets: list[MessageWidget] = []  # rows first_row .. rowCount-1
         self._first_row = 0
         self._stick_to_bottom = True
@@ -117,6 +126,12 @@ class ConversationView(QScrollArea):
         widget = MessageWidget(turn, self._thumbnails(turn), prerendered=prerendered)
         widget.retry_requested.connect(self.retry_requested)
         widget.continue_requested.connect(self.continue_requested)
+        widget.regenerate_requested.connect(self.regenerate_requested)
+        widget.edit_requested.connect(self.edit_requested)
+        widget.version_requested.connect(self.version_requested)
+        version = self._versions(turn)
+        if version is not None:
+            widget.set_versions(*version)
         return widget
 
     def _insert_widget(self, position: int, widget: MessageWidget) -> None:

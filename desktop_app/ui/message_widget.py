@@ -191,10 +191,16 @@ class MessageWidget(QFrame):
     Signals:
         retry_requested: The user asked to send a failed or interrupted turn again.
         continue_requested: The user asked to continue a reply cut at max_tokens.
+        regenerate_requested: The user asked for another version of a reply.
+        edit_requested: The user wants to edit this prompt and branch from it.
+        version_requested: Show another version of this turn (turn, -1 or +1).
     """
 
     retry_requested = Signal(object)
     continue_requested = Signal(object)
+    regenerate_requested = Signal(object)
+    edit_requested = Signal(object)
+    version_requested = Signal(object, int)
 
     def __init__(
         self,
@@ -230,6 +236,35 @@ class MessageWidget(QFrame):
         self._usage.setAccessibleName("Token usage")
         self._usage.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         header.addWidget(self._usage)
+        self._older = QToolButton()
+        self._older.setObjectName("olderVersionButton")
+        self._older.setText("‹")
+        self._older.setAccessibleName("Previous version")
+        self._older.clicked.connect(lambda: self.version_requested.emit(self.turn, -1))
+        self._version = QLabel()
+        self._version.setObjectName("versionLabel")
+        self._newer = QToolButton()
+        self._newer.setObjectName("newerVersionButton")
+        self._newer.setText("›")
+        self._newer.setAccessibleName("Next version")
+        self._newer.clicked.connect(lambda: self.version_requested.emit(self.turn, 1))
+        for widget in (self._older, self._version, self._newer):
+            header.addWidget(widget)
+            widget.hide()
+        self._action = QToolButton()
+        if turn.role == "user":
+            self._action.setText("Edit")
+            self._action.setObjectName("editMessageButton")
+            self._action.setAccessibleName("Edit this message and branch")
+            self._action.setToolTip("Edit and send again: a new branch, the old one is kept")
+            self._action.clicked.connect(lambda: self.edit_requested.emit(self.turn))
+        else:
+            self._action.setText("Regenerate")
+            self._action.setObjectName("regenerateButton")
+            self._action.setAccessibleName("Regenerate this reply")
+            self._action.setToolTip("Ask again: a new version, the old one is kept")
+            self._action.clicked.connect(lambda: self.regenerate_requested.emit(self.turn))
+        header.addWidget(self._action)
         self._copy = QToolButton()
         self._copy.setText("Copy")
         self._copy.setObjectName("copyMessageButton")
@@ -315,7 +350,19 @@ class MessageWidget(QFrame):
         else:
             self._show_final()
         self._usage.setText(format_usage(turn))
+        # No new version while a reply is being written.
+        self._action.setEnabled(turn.status is not TurnStatus.STREAMING)
         self._show_notice()
+
+    def set_versions(self, version: int, versions: int) -> None:
+        """Show ``‹ version/versions ›`` when the turn has more than one version."""
+        shown = versions > 1
+        self._version.setText(f"{version}/{versions}")
+        self._version.setAccessibleName(f"Version {version} of {versions}")
+        for widget in (self._older, self._version, self._newer):
+            widget.setVisible(shown)
+        self._older.setEnabled(version > 1)
+        self._newer.setEnabled(version < versions)
 
     def set_countdown(self, seconds: float | None, reason: str = "") -> None:
         """Show (or clear, with None) a visible retry countdown on this turn."""

@@ -236,3 +236,63 @@ def test_export_and_import_from_the_window(
     window.import_conversation(broken)
     eventually(qloop, lambda: any("Nothing was imported" in m.text for m in shown))
     assert window.chat.conversation_id == before
+
+
+def test_regenerate_makes_versions_to_navigate(
+    windows: Windows, qloop: asyncio.AbstractEventLoop, server: FaultyServer
+) -> None:
+    window = windows.start()
+    first = send(window, qloop, "tell me something")
+    widget = window.chat.view.widget_for(first)
+    assert widget is not None
+    assert not widget._version.isVisibleTo(widget)
+    done = arm(window.chat.reply_finished)
+    widget._action.click()  # Regenerate
+    (second,) = wait(qloop, done, 20)
+    assert window.chat.model.rowCount() == 2
+    new_widget = window.chat.view.widget_for(second)
+    assert new_widget is not None
+    assert new_widget._version.text() == "2/2"
+    # Only the active path is sent: one user turn, no old reply.
+    assert [m["role"] for m in server.received[-1].json["messages"]] == ["user"]
+
+    opened = arm(window.chat.conversation_opened)
+    new_widget._older.click()
+    wait(qloop, opened)
+    reply = window.chat.model.conversation.turns[1]
+    shown = window.chat.view.widget_for(reply)
+    assert shown is not None
+    assert shown._version.text() == "1/2"
+    assert reply.text == first.text
+
+
+def test_editing_a_prompt_branches_and_keeps_the_old_branch(
+    windows: Windows, qloop: asyncio.AbstractEventLoop, server: FaultyServer
+) -> None:
+    window = windows.start()
+    send(window, qloop, "original question")
+    send(window, qloop, "follow-up")
+    first_user = window.chat.model.conversation.turns[0]
+    widget = window.chat.view.widget_for(first_user)
+    assert widget is not None
+    widget._action.click()  # Edit
+    assert window.chat.prompt.toPlainText() == "original question"
+    reply = send(window, qloop, "edited question")
+    turns = window.chat.model.conversation.turns
+    assert next(t.text for t in turns) == "edited question"
+    assert len(turns) == 2
+    assert reply.status is TurnStatus.DONE
+    sent = server.received[-1].json["messages"]
+    assert len(sent) == 1
+    assert "edited question" in sent[0]["content"][0]["text"]
+    edited_widget = window.chat.view.widget_for(turns[0])
+    assert edited_widget is not None
+    assert edited_widget._version.text() == "2/2"
+    # The old branch is still there, with its follow-up.
+    opened = arm(window.chat.conversation_opened)
+    edited_widget._older.click()
+    wait(qloop, opened)
+    assert [t.text for t in window.chat.model.conversation.turns][::2] == [
+        "original question",
+        "follow-up",
+    ]
