@@ -125,6 +125,7 @@ class ChatPanel(QWidget):
         self.view.regenerate_requested.connect(self._on_regenerate_requested)
         self.view.edit_requested.connect(self._on_edit_requested)
         self.view.version_requested.connect(self._on_version_requested)
+        self.view.remove_requested.connect(self._on_remove_requested)
 
         self.image_pane = ImageDropPane(context.catalog.get(context.settings.settings.model))
         self.prompt = PromptEdit()
@@ -451,6 +452,14 @@ class ChatPanel(QWidget):
             self.model.remove(self.model.turn(self.model.rowCount() - 1))
         self.model.set_status(user, TurnStatus.PENDING)
         await self._reply_to(user)
+
+    @async_slot(object)
+    async def _on_remove_requested(self, turn: Turn) -> None:
+        if self._task is not None:
+            return
+        self.model.remove(turn)
+        await self._remove_stored(turn)
+        self._count_conversation_images()
 
     def _on_edit_requested(self, turn: Turn) -> None:
         if self._task is not None:

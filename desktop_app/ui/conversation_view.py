@@ -30,6 +30,7 @@ class ConversationView(QScrollArea):
         regenerate_requested: A reply's Regenerate button was pressed (the Turn).
         edit_requested: A prompt's Edit button was pressed (the Turn).
         version_requested: A turn's ‹ or › was pressed (the Turn, -1 or +1).
+        remove_requested: A failed turn's Remove button was pressed (the Turn).
     """
 
     retry_requested = Signal(object)
@@ -37,6 +38,7 @@ class ConversationView(QScrollArea):
     regenerate_requested = Signal(object)
     edit_requested = Signal(object)
     version_requested = Signal(object, int)
+    remove_requested = Signal(object)
 
     def __init__(
         self,
@@ -129,6 +131,7 @@ class ConversationView(QScrollArea):
         widget.regenerate_requested.connect(self.regenerate_requested)
         widget.edit_requested.connect(self.edit_requested)
         widget.version_requested.connect(self.version_requested)
+        widget.remove_requested.connect(self.remove_requested)
         version = self._versions(turn)
         if version is not None:
             widget.set_versions(*version)

@@ -136,15 +136,15 @@ class AutoHeightBrowser(QTextBrowser):
         self.anchorClicked.connect(self._on_anchor_clicked)
 
     def adopt(self, document: QTextDocument) -> None:
-        """Show a document built elsewhere (in a worker thread, say)."""
+        """Show a document built elsewhere (in a worker thread, say).
+
+        The text control deletes the document it had made itself.
+        """
         document.setParent(self)
-        old = self.document()
         self.setDocument(document)
         document.setTextWidth(self.viewport().width())
         document.documentLayout().documentSizeChanged.connect(self._fit)
         self._fit()
-        if old is not document and old.parent() is self:
-            old.deleteLater()
 
     def loadResource(self, type: int, name: QUrl | str) -> Any:
         """Refuse every external resource: nothing is fetched for a message."""
@@ -194,12 +194,14 @@ class MessageWidget(QFrame):
         regenerate_requested: The user asked for another version of a reply.
         edit_requested: The user wants to edit this prompt and branch from it.
         version_requested: Show another version of this turn (turn, -1 or +1).
+        remove_requested: The user wants a failed turn gone.
     """
 
     retry_requested = Signal(object)
     continue_requested = Signal(object)
     regenerate_requested = Signal(object)
     edit_requested = Signal(object)
+    remove_requested = Signal(object)
     version_requested = Signal(object, int)
 
     def __init__(
@@ -330,6 +332,12 @@ class MessageWidget(QFrame):
         self.retry_button.clicked.connect(lambda: self.retry_requested.emit(self.turn))
         self.retry_button.hide()
         notice_row.addWidget(self.retry_button)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setObjectName("removeTurnButton")
+        self.remove_button.setAccessibleName("Remove this message")
+        self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self.turn))
+        self.remove_button.hide()
+        notice_row.addWidget(self.remove_button)
         self.continue_button = QPushButton("Continue")
         self.continue_button.setObjectName("continueButton")
         self.continue_button.setAccessibleName("Continue the reply")
@@ -473,6 +481,7 @@ class MessageWidget(QFrame):
         self.notice.setText(text)
         self.notice.setVisible(bool(text))
         self.retry_button.setVisible(retry)
+        self.remove_button.setVisible(turn.status is TurnStatus.FAILED)
         self.continue_button.setVisible(continue_)
 
     # -- actions -------------------------------------------------------------------------------

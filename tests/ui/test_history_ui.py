@@ -296,3 +296,23 @@ def test_editing_a_prompt_branches_and_keeps_the_old_branch(
         "original question",
         "follow-up",
     ]
+
+
+def test_a_failed_turn_can_be_removed(
+    windows: Windows, qloop: asyncio.AbstractEventLoop, server: FaultyServer
+) -> None:
+    window = windows.start()
+    send(window, qloop, "kept")
+    server.push(Fault.status(400, "invalid_request_error", message="bad image"))
+    send(window, qloop, "rejected")
+    failed = window.chat.model.conversation.turns[-1]
+    assert failed.status is TurnStatus.FAILED
+    widget = window.chat.view.widget_for(failed)
+    assert widget is not None
+    assert widget.remove_button.isVisibleTo(widget)
+    widget.remove_button.click()
+    eventually(qloop, lambda: window.chat.model.rowCount() == 2)
+    windows.stop(window)
+    again = windows.start()
+    assert next(t.text for t in again.chat.model.conversation.turns) == "kept"
+    assert again.chat.model.rowCount() == 2
