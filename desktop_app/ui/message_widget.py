@@ -8,7 +8,7 @@ import dataclasses
 import html
 import json
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import shiboken6
 from PySide6.QtCore import QSize, Qt, QThread, QUrl, Signal
@@ -238,21 +238,10 @@ class MessageWidget(QFrame):
         self._usage.setAccessibleName("Token usage")
         self._usage.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         header.addWidget(self._usage)
-        self._older = QToolButton()
-        self._older.setObjectName("olderVersionButton")
-        self._older.setText("‹")
-        self._older.setAccessibleName("Previous version")
-        self._older.clicked.connect(lambda: self.version_requested.emit(self.turn, -1))
-        self._version = QLabel()
-        self._version.setObjectName("versionLabel")
-        self._newer = QToolButton()
-        self._newer.setObjectName("newerVersionButton")
-        self._newer.setText("›")
-        self._newer.setAccessibleName("Next version")
-        self._newer.clicked.connect(lambda: self.version_requested.emit(self.turn, 1))
-        for widget in (self._older, self._version, self._newer):
-            header.addWidget(widget)
-            widget.hide()
+        # Built on first use: most messages never need them, and a long
+        # conversation has a thousand messages.
+        self._header = header
+        self._navigator: tuple[QToolButton, QLabel, QToolButton] | None = None
         self._action = QToolButton()
         if turn.role == "user":
             self._action.setText("Edit")
@@ -326,24 +315,8 @@ class MessageWidget(QFrame):
         self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice.hide()
         notice_row.addWidget(self.notice, 1)
-        self.retry_button = QPushButton("Retry")
-        self.retry_button.setObjectName("retryButton")
-        self.retry_button.setAccessibleName("Retry this message")
-        self.retry_button.clicked.connect(lambda: self.retry_requested.emit(self.turn))
-        self.retry_button.hide()
-        notice_row.addWidget(self.retry_button)
-        self.remove_button = QPushButton("Remove")
-        self.remove_button.setObjectName("removeTurnButton")
-        self.remove_button.setAccessibleName("Remove this message")
-        self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self.turn))
-        self.remove_button.hide()
-        notice_row.addWidget(self.remove_button)
-        self.continue_button = QPushButton("Continue")
-        self.continue_button.setObjectName("continueButton")
-        self.continue_button.setAccessibleName("Continue the reply")
-        self.continue_button.clicked.connect(lambda: self.continue_requested.emit(self.turn))
-        self.continue_button.hide()
-        notice_row.addWidget(self.continue_button)
+        self._notice_row = notice_row
+        self._buttons: dict[str, QPushButton] = {}
         layout.addLayout(notice_row)
 
         self.refresh()
@@ -365,12 +338,46 @@ class MessageWidget(QFrame):
     def set_versions(self, version: int, versions: int) -> None:
         """Show ``‹ version/versions ›`` when the turn has more than one version."""
         shown = versions > 1
-        self._version.setText(f"{version}/{versions}")
-        self._version.setAccessibleName(f"Version {version} of {versions}")
-        for widget in (self._older, self._version, self._newer):
+        if self._navigator is None:
+            if not shown:
+                return
+            self._navigator = self._make_navigator()
+        older, label, newer = self._navigator
+        label.setText(f"{version}/{versions}")
+        label.setAccessibleName(f"Version {version} of {versions}")
+        for widget in (older, label, newer):
             widget.setVisible(shown)
-        self._older.setEnabled(version > 1)
-        self._newer.setEnabled(version < versions)
+        older.setEnabled(version > 1)
+        newer.setEnabled(version < versions)
+
+    def _make_navigator(self) -> tuple[QToolButton, QLabel, QToolButton]:
+        older = QToolButton()
+        older.setObjectName("olderVersionButton")
+        older.setText("‹")
+        older.setAccessibleName("Previous version")
+        older.clicked.connect(lambda: self.version_requested.emit(self.turn, -1))
+        label = QLabel()
+        label.setObjectName("versionLabel")
+        newer = QToolButton()
+        newer.setObjectName("newerVersionButton")
+        newer.setText("›")
+        newer.setAccessibleName("Next version")
+        newer.clicked.connect(lambda: self.version_requested.emit(self.turn, 1))
+        # Before the usage label, the Edit/Regenerate and Copy buttons.
+        position = self._header.indexOf(self._usage)
+        for offset, widget in enumerate((older, label, newer)):
+            self._header.insertWidget(position + offset, widget)
+        return older, label, newer
+
+    @property
+    def version_text(self) -> str:
+        """``2/3`` when the turn has versions, else ``""``."""
+        return self._navigator[1].text() if self._navigator is not None else ""
+
+    def show_version(self, step: int) -> None:
+        """Press ‹ (-1) or › (+1)."""
+        if self._navigator is not None:
+            (self._navigator[0] if step < 0 else self._navigator[2]).click()
 
     def set_countdown(self, seconds: float | None, reason: str = "") -> None:
         """Show (or clear, with None) a visible retry countdown on this turn."""
@@ -480,9 +487,52 @@ class MessageWidget(QFrame):
                 continue_ = True
         self.notice.setText(text)
         self.notice.setVisible(bool(text))
-        self.retry_button.setVisible(retry)
-        self.remove_button.setVisible(turn.status is TurnStatus.FAILED)
-        self.continue_button.setVisible(continue_)
+        for name, wanted in (
+            ("retry", retry),
+            ("remove", turn.status is TurnStatus.FAILED),
+            ("continue", continue_),
+        ):
+            if wanted or name in self._buttons:
+                self._button(name).setVisible(wanted)
+
+    _BUTTONS: ClassVar[dict[str, tuple[str, str, str]]] = {
+        "retry": ("Retry", "retryButton", "Retry this message"),
+        "remove": ("Remove", "removeTurnButton", "Remove this message"),
+        "continue": ("Continue", "continueButton", "Continue the reply"),
+    }
+
+    def _button(self, name: str) -> QPushButton:
+        button = self._buttons.get(name)
+        if button is None:
+            text, object_name, accessible = self._BUTTONS[name]
+            button = QPushButton(text)
+            button.setObjectName(object_name)
+            button.setAccessibleName(accessible)
+            signal = {
+                "retry": self.retry_requested,
+                "remove": self.remove_requested,
+                "continue": self.continue_requested,
+            }[name]
+            button.clicked.connect(lambda: signal.emit(self.turn))
+            button.hide()
+            self._notice_row.addWidget(button)
+            self._buttons[name] = button
+        return button
+
+    @property
+    def retry_button(self) -> QPushButton:
+        """The Retry button (made on first use)."""
+        return self._button("retry")
+
+    @property
+    def remove_button(self) -> QPushButton:
+        """The Remove button (made on first use)."""
+        return self._button("remove")
+
+    @property
+    def continue_button(self) -> QPushButton:
+        """The Continue button (made on first use)."""
+        return self._button("continue")
 
     # -- actions -------------------------------------------------------------------------------
 

@@ -245,24 +245,24 @@ def test_regenerate_makes_versions_to_navigate(
     first = send(window, qloop, "tell me something")
     widget = window.chat.view.widget_for(first)
     assert widget is not None
-    assert not widget._version.isVisibleTo(widget)
+    assert widget.version_text == ""
     done = arm(window.chat.reply_finished)
     widget._action.click()  # Regenerate
     (second,) = wait(qloop, done, 20)
     assert window.chat.model.rowCount() == 2
     new_widget = window.chat.view.widget_for(second)
     assert new_widget is not None
-    assert new_widget._version.text() == "2/2"
+    assert new_widget.version_text == "2/2"
     # Only the active path is sent: one user turn, no old reply.
     assert [m["role"] for m in server.received[-1].json["messages"]] == ["user"]
 
     opened = arm(window.chat.conversation_opened)
-    new_widget._older.click()
+    new_widget.show_version(-1)
     wait(qloop, opened)
     reply = window.chat.model.conversation.turns[1]
     shown = window.chat.view.widget_for(reply)
     assert shown is not None
-    assert shown._version.text() == "1/2"
+    assert shown.version_text == "1/2"
     assert reply.text == first.text
 
 
@@ -287,10 +287,10 @@ def test_editing_a_prompt_branches_and_keeps_the_old_branch(
     assert "edited question" in sent[0]["content"][0]["text"]
     edited_widget = window.chat.view.widget_for(turns[0])
     assert edited_widget is not None
-    assert edited_widget._version.text() == "2/2"
+    assert edited_widget.version_text == "2/2"
     # The old branch is still there, with its follow-up.
     opened = arm(window.chat.conversation_opened)
-    edited_widget._older.click()
+    edited_widget.show_version(-1)
     wait(qloop, opened)
     assert [t.text for t in window.chat.model.conversation.turns][::2] == [
         "original question",
