@@ -430,6 +430,39 @@ def migrate_1_to_2(connection: sqlite3.Connection) -> None:
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: migrate_1_to_2}
 
 
+def _insert_message(
+    db: sqlite3.Connection,
+    conversation_id: int,
+    parent: int | None,
+    turn: Turn,
+    ordinal: int,
+    settings_json: str,
+) -> int:
+    """Insert one message row (the caller holds the transaction); return its id."""
+    columns = _turn_columns(turn)
+    cursor = db.execute(
+        "INSERT INTO messages(conversation_id, parent_id, role, content_json, "
+        "message_json, text, status, error, notes_json, model, settings_json, "
+        "created, ordinal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            conversation_id,
+            parent,
+            turn.role,
+            columns["content_json"],
+            columns["message_json"],
+            columns["text"],
+            columns["status"],
+            columns["error"],
+            columns["notes_json"],
+            columns["model"],
+            settings_json,
+            turn.created,
+            ordinal,
+        ),
+    )
+    return int(cursor.lastrowid or 0)
+
+
 class HistoryStore:
     """The conversation history in one SQLite file.
 
@@ -652,7 +685,6 @@ class HistoryStore:
         Returns:
             The new message's id.
         """
-        columns = _turn_columns(turn)
         now = time.time()
         with _transaction(self._db) as db:
             if parent_id is ACTIVE_LEAF:
@@ -668,27 +700,9 @@ class HistoryStore:
                 "SELECT count(*) FROM messages WHERE conversation_id = ? AND parent_id IS ?",
                 (conversation_id, parent),
             ).fetchone()[0]
-            cursor = db.execute(
-                "INSERT INTO messages(conversation_id, parent_id, role, content_json, "
-                "message_json, text, status, error, notes_json, model, settings_json, "
-                "created, ordinal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    conversation_id,
-                    parent,
-                    turn.role,
-                    columns["content_json"],
-                    columns["message_json"],
-                    columns["text"],
-                    columns["status"],
-                    columns["error"],
-                    columns["notes_json"],
-                    columns["model"],
-                    _dumps(clean_settings(settings)),
-                    turn.created,
-                    ordinal,
-                ),
+            message_id = _insert_message(
+                db, conversation_id, parent, turn, ordinal, _dumps(clean_settings(settings))
             )
-            message_id = int(cursor.lastrowid or 0)
             title_from = " ".join(turn.text.split())[:60] if turn.role == "user" else ""
             db.execute(
                 "UPDATE conversations SET active_leaf_id = ?, updated = ?, "
@@ -975,26 +989,7 @@ class HistoryStore:
             conversation_id = int(cursor.lastrowid or 0)
             parent: int | None = None
             for turn in turns:
-                columns = _turn_columns(turn)
-                cursor = db.execute(
-                    "INSERT INTO messages(conversation_id, parent_id, role, content_json, "
-                    "message_json, text, status, error, notes_json, model, created, ordinal) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-                    (
-                        conversation_id,
-                        parent,
-                        turn.role,
-                        columns["content_json"],
-                        columns["message_json"],
-                        columns["text"],
-                        columns["status"],
-                        columns["error"],
-                        columns["notes_json"],
-                        columns["model"],
-                        turn.created,
-                    ),
-                )
-                parent = int(cursor.lastrowid or 0)
+                parent = _insert_message(db, conversation_id, parent, turn, 0, "{}")
             db.execute(
                 "UPDATE conversations SET active_leaf_id = ? WHERE id = ?",
                 (parent, conversation_id),

@@ -48,3 +48,12 @@ def eventually(
             await asyncio.sleep(interval)
 
     loop.run_until_complete(poll())
+
+
+def send_prompt(window: Any, loop: asyncio.AbstractEventLoop, text: str) -> Any:
+    """Type ``text`` in a main window, press Send, and return the finished reply turn."""
+    done = arm(window.chat.reply_finished)
+    window.chat.prompt.setPlainText(text)
+    window.chat.send_button.click()
+    (turn,) = wait(loop, done, 20)
+    return turn

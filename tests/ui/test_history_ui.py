@@ -18,19 +18,9 @@ from desktop_app.ui.history import ConversationRole
 from desktop_app.ui.main_window import MainWindow
 from tests.support.offline import Fault, FaultyServer
 from tests.support.qt import arm, eventually, wait
+from tests.support.qt import send_prompt as send
 
 KEY = "sk-ant-history-ui-test-0987654321"
-
-
-@pytest.fixture
-def paths(tmp_path: Path) -> AppPaths:
-    return AppPaths(tmp_path / "config", tmp_path / "data", tmp_path / "cache").ensure()
-
-
-@pytest.fixture
-def server() -> Iterator[FaultyServer]:
-    with FaultyServer(delay=0.0) as faulty:
-        yield faulty
 
 
 class Windows:
@@ -69,14 +59,6 @@ def windows(
     for window in list(made.open):
         made.stop(window)
     messages.bridge.reset()
-
-
-def send(window: MainWindow, loop: asyncio.AbstractEventLoop, text: str) -> Any:
-    done = arm(window.chat.reply_finished)
-    window.chat.prompt.setPlainText(text)
-    window.chat.send_button.click()
-    (turn,) = wait(loop, done, 20)
-    return turn
 
 
 def test_conversation_reopens_after_a_restart(

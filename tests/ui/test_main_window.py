@@ -26,6 +26,7 @@ from desktop_app.ui.main_window import MainWindow
 from tests.conftest import MemoryKeyring
 from tests.support.offline import Fault, FaultyServer
 from tests.support.qt import arm, eventually, wait
+from tests.support.qt import send_prompt as send
 
 KEY = "sk-ant-window-test-1234567890"
 STABLE_NAMES = [
@@ -43,17 +44,6 @@ STABLE_NAMES = [
 
 
 @pytest.fixture
-def paths(tmp_path: Path) -> AppPaths:
-    return AppPaths(tmp_path / "config", tmp_path / "data", tmp_path / "cache").ensure()
-
-
-@pytest.fixture
-def server() -> Iterator[FaultyServer]:
-    with FaultyServer(delay=0.0) as faulty:
-        yield faulty
-
-
-@pytest.fixture
 def window(
     qtbot: Any, qloop: asyncio.AbstractEventLoop, paths: AppPaths, server: FaultyServer
 ) -> Iterator[MainWindow]:
@@ -68,14 +58,6 @@ def window(
     win.close()
     qloop.run_until_complete(win.aclose())
     messages.bridge.reset()
-
-
-def send(window: MainWindow, loop: asyncio.AbstractEventLoop, text: str) -> Any:
-    done = arm(window.chat.reply_finished)
-    window.chat.prompt.setPlainText(text)
-    window.chat.send_button.click()
-    (turn,) = wait(loop, done, 20)
-    return turn
 
 
 def png_bytes(size: tuple[int, int], color: tuple[int, int, int] = (10, 120, 200)) -> bytes:
