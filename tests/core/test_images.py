@@ -28,6 +28,7 @@ from desktop_app.core.images import (
     prepare_image,
 )
 from tests.core import image_corpus as corpus
+from tests.core.test_images_cli import JSON_KEYS
 
 _CATALOG = Catalog.load()
 OPUS = _CATALOG.get("claude-opus-4-7").image
@@ -512,20 +513,7 @@ def test_json_and_content_block() -> None:
     summary = result.to_json()
     block = result.to_content_block()
 
-    assert set(summary) == {
-        "width",
-        "height",
-        "original_width",
-        "original_height",
-        "media_type",
-        "bytes",
-        "base64_bytes",
-        "megapixels",
-        "estimated_tokens",
-        "resized",
-        "reencoded",
-        "notes",
-    }
+    assert set(summary) == JSON_KEYS
     assert summary["bytes"] == len(result.data)
     assert summary["base64_bytes"] == len(block["source"]["data"])
     assert summary["estimated_tokens"] == math.ceil(200 * 400 / 750)
