@@ -298,3 +298,22 @@ def test_a_failed_turn_can_be_removed(
     again = windows.start()
     assert next(t.text for t in again.chat.model.conversation.turns) == "kept"
     assert again.chat.model.rowCount() == 2
+
+
+def test_a_damaged_history_is_kept_and_a_fresh_one_used(
+    windows: Windows, qloop: asyncio.AbstractEventLoop, paths: AppPaths
+) -> None:
+    from desktop_app.core.store import STORE_NAME
+
+    damaged = paths.data / STORE_NAME
+    damaged.write_bytes(b"this is not a database" * 100)
+    before = damaged.read_bytes()
+    shown: list[messages.UserMessage] = []
+    messages.bridge.shown.connect(shown.append)
+    window = windows.start()
+    assert any(m.level is messages.Level.WARNING for m in shown), shown
+    reply = send(window, qloop, "still works")
+    assert reply.status is TurnStatus.DONE
+    assert damaged.read_bytes() == before
+    fresh = [p for p in paths.data.glob("history*.sqlite3") if p != damaged]
+    assert fresh
