@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QImage, QKeyEvent
 from PySide6.QtWidgets import (
@@ -256,6 +257,14 @@ class ChatPanel(QWidget):
         if last is None or not await self.open_conversation(last):
             await self._restore_draft(None)
             self.conversation_opened.emit(None)
+
+    async def flush_draft(self) -> None:
+        """Save a draft whose save is still waiting (before the app quits)."""
+        if not shiboken6.isValid(self._draft_timer):  # the window is already gone
+            return
+        if self._draft_timer.isActive():
+            self._draft_timer.stop()
+            await self._write_draft()
 
     async def _leave_conversation(self) -> None:
         self.stop()

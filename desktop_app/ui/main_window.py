@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 
@@ -345,7 +346,9 @@ class MainWindow(QMainWindow):
         self.sidebar.refresh()
 
     async def aclose(self) -> None:
-        """Stop image workers, close HTTP clients and the demo server."""
+        """Save the draft, stop image workers, close HTTP clients and the demo server."""
+        with contextlib.suppress(asyncio.CancelledError):  # the history was already closed
+            await self.chat.flush_draft()
         await self.chat.image_pane.aclose()
         await self.context.aclose()
 

@@ -317,3 +317,13 @@ def test_a_damaged_history_is_kept_and_a_fresh_one_used(
     assert damaged.read_bytes() == before
     fresh = [p for p in paths.data.glob("history*.sqlite3") if p != damaged]
     assert fresh
+
+
+def test_a_draft_typed_just_before_quitting_is_kept(
+    windows: Windows, qloop: asyncio.AbstractEventLoop
+) -> None:
+    window = windows.start()
+    window.chat.prompt.setPlainText("typed a moment before closing")
+    windows.stop(window)  # well within the half-second save delay
+    again = windows.start()
+    assert again.chat.prompt.toPlainText() == "typed a moment before closing"
