@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
@@ -20,6 +21,10 @@ from desktop_app.core.ratelimit import RateLimiter, RateLimitSnapshot
 from desktop_app.ui.api_key import ApiKeyState
 from desktop_app.ui.history import HistoryService
 from desktop_app.ui.settings_store import SettingsStore
+
+if TYPE_CHECKING:
+    # Imported when the demo starts: the server is not needed with a key.
+    from desktop_app.offline.server import OfflineServer
 
 log = logging.getLogger("iris.app")
 
@@ -51,7 +56,7 @@ class AppContext(QObject):
         self.limiter = RateLimiter(self._tier())
         self.history = HistoryService(paths.data)
         self._force_demo = demo
-        self._demo_server: object | None = None
+        self._demo_server: OfflineServer | None = None
         self._client: MessagesClient | None = None
         self._client_config: tuple[str, str, str] | None = None
         self._retired: list[MessagesClient] = []
@@ -131,7 +136,6 @@ class AppContext(QObject):
 
             if self._demo_server is None:
                 self._demo_server = OfflineServer().start()
-            assert isinstance(self._demo_server, OfflineServer)
             config = (DEMO_API_KEY, self._demo_server.base_url, settings.api_version)
         else:
             key = self.api_key.key()
@@ -168,7 +172,4 @@ class AppContext(QObject):
         server = self._demo_server
         self._demo_server = None
         if server is not None:
-            from desktop_app.offline.server import OfflineServer
-
-            assert isinstance(server, OfflineServer)
             server.stop()

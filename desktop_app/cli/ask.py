@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from desktop_app.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
+    from desktop_app.core.catalog import ModelInfo
     from desktop_app.core.messages import Message
 
 
@@ -124,7 +125,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _ask(
     args: argparse.Namespace,
-    model: Any,
+    model: ModelInfo,
     content: list[dict[str, Any]],
     api_key: str,
     base_url: str | None,

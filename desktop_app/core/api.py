@@ -220,17 +220,13 @@ class MessageStream:
         StreamInterruptedError: The stream broke off, stalled, or carried an error event.
     """
 
-    def __init__(
-        self, response: httpx.Response, *, secret: str, idle_timeout: float, started: float
-    ) -> None:
+    def __init__(self, response: httpx.Response, *, secret: str, idle_timeout: float) -> None:
         """Wrap an open 200 response."""
         self._response = response
         self._secret = secret
         self._idle_timeout = idle_timeout
         self._accumulator = MessageAccumulator()
         self.request_id: str | None = response.headers.get("request-id")
-        self.started = started
-        self.first_event_at: float | None = None
 
     @property
     def message(self) -> Message:
@@ -241,11 +237,6 @@ class MessageStream:
     def finished(self) -> bool:
         """True once ``message_stop`` arrived."""
         return self._accumulator.finished
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """The response headers."""
-        return self._response.headers
 
     def _interrupted(self, why: str, *, error_type: str | None = None) -> StreamInterruptedError:
         return StreamInterruptedError(
@@ -273,8 +264,6 @@ class MessageStream:
         try:
             async for chunk in self._response.aiter_bytes():
                 for event in parse_events(decoder.feed(chunk)):
-                    if self.first_event_at is None:
-                        self.first_event_at = time.monotonic()
                     if isinstance(event, ErrorEvent):
                         raise error_from_event(
                             event.raw,
@@ -417,12 +406,7 @@ class MessagesClient:
         response = await self._send_with_retries(
             "POST", "/v1/messages", body, betas, model.family, on_retry
         )
-        stream = MessageStream(
-            response,
-            secret=self._api_key,
-            idle_timeout=self.idle_timeout,
-            started=time.monotonic(),
-        )
+        stream = MessageStream(response, secret=self._api_key, idle_timeout=self.idle_timeout)
         try:
             yield stream
         finally:

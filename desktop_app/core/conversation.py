@@ -117,10 +117,6 @@ class Conversation:
         self.turns.append(turn)
         return turn
 
-    def last_user(self) -> Turn | None:
-        """The most recent user turn, if any."""
-        return next((t for t in reversed(self.turns) if t.role == "user"), None)
-
     def request_messages(self) -> list[dict[str, Any]]:
         """The alternating user/assistant messages to send, oldest first.
 

@@ -7,13 +7,12 @@ import contextlib
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
-    QGuiApplication,
     QKeySequence,
     QShortcut,
 )
@@ -323,13 +322,6 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event: QDropEvent) -> None:
         """Hand drops to the image pane."""
         self.chat.image_pane.dropEvent(event)
-
-    def paste_image(self) -> bool:
-        """Paste a clipboard image as an attachment; False when there is none."""
-        mime: QMimeData | None = QGuiApplication.clipboard().mimeData()
-        if mime is None or not mime.hasImage():
-            return False
-        return self.chat.image_pane.paste_from_clipboard()
 
     # -- closing -------------------------------------------------------------------------------
 
