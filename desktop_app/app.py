@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop_app.core.api import MessagesClient
 from desktop_app.core.catalog import Catalog, Tier, custom_tier
 from desktop_app.core.errors import APIError, ConfigurationError
 from desktop_app.core.paths import AppPaths
@@ -23,7 +22,9 @@ from desktop_app.ui.history import HistoryService
 from desktop_app.ui.settings_store import SettingsStore
 
 if TYPE_CHECKING:
-    # Imported when the demo starts: the server is not needed with a key.
+    # Both load on first use: httpx is not needed to show the window, and the
+    # server is not needed with a key.
+    from desktop_app.core.api import MessagesClient
     from desktop_app.offline.server import OfflineServer
 
 log = logging.getLogger("iris.app")
@@ -130,6 +131,10 @@ class AppContext(QObject):
         Raises:
             ConfigurationError: The settings or key are unusable.
         """
+        # httpx loads here, not at start-up: the window shows sooner, and
+        # warm_up() has usually loaded it in a worker thread by now.
+        from desktop_app.core.api import MessagesClient
+
         settings = self.settings.settings
         if self.demo:
             from desktop_app.offline.server import DEMO_API_KEY, OfflineServer

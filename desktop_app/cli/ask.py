@@ -130,9 +130,10 @@ def _ask(
     api_key: str,
     base_url: str | None,
 ) -> int:
-    from desktop_app.core.api import MessageRequest, MessagesClient
+    from desktop_app.core.api import MessagesClient
     from desktop_app.core.errors import APIError, ConfigurationError, StreamInterruptedError
     from desktop_app.core.events import ContentBlockDeltaEvent, TextDelta
+    from desktop_app.core.request import MessageRequest
 
     request = MessageRequest(
         model=model.id,

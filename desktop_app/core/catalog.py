@@ -24,6 +24,11 @@ CUSTOM_TIER_ID = "custom"
 FAMILIES = ("opus", "sonnet", "haiku")
 
 
+MANY_IMAGES_THRESHOLD = 20
+"""Above this many images in one request, every side must fit :data:`MANY_IMAGES_MAX_SIDE`."""
+MANY_IMAGES_MAX_SIDE = 2000
+
+
 @dataclasses.dataclass(frozen=True)
 class ImageLimits:
     """What one model accepts for an image before the service would downscale it.

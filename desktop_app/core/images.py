@@ -42,14 +42,11 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from desktop_app.core.catalog import ImageLimits
+from desktop_app.core.catalog import MANY_IMAGES_MAX_SIDE, MANY_IMAGES_THRESHOLD, ImageLimits
 
 MAX_BASE64_LENGTH = 5_242_880
 """The service's per-image cap, applied to the base64 text (the safe reading)."""
 MAX_SIDE = 8000
-MANY_IMAGES_THRESHOLD = 20
-"""Above this many images in one request, every side must fit :data:`MANY_IMAGES_MAX_SIDE`."""
-MANY_IMAGES_MAX_SIDE = 2000
 MAX_INPUT_BYTES = 200 * 1024 * 1024
 """Files larger than this are refused before being read."""
 MAX_SOURCE_PIXELS = 120_000_000

@@ -12,9 +12,8 @@ import itertools
 import logging
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image
 from PySide6.QtCore import (
     QAbstractListModel,
     QByteArray,
@@ -26,13 +25,13 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QImage
 from shiboken6 import Shiboken
 
-from desktop_app.core.catalog import ImageLimits, ModelInfo
-from desktop_app.core.images import (
-    MANY_IMAGES_THRESHOLD,
-    ImageError,
-    PreparedImage,
-    prepare_image,
-)
+from desktop_app.core.catalog import MANY_IMAGES_THRESHOLD, ImageLimits, ModelInfo
+
+if TYPE_CHECKING:
+    from desktop_app.core.images import PreparedImage
+
+# Pillow and the image pipeline load in the worker that first needs them (or in
+# the start-up warm-up), never on the UI thread and never before the window shows.
 
 _log = logging.getLogger(__name__)
 _ROOT = QModelIndex()
@@ -154,6 +153,8 @@ def make_thumbnail(data: bytes, size: int = THUMBNAIL_SIZE) -> bytes | None:
 
     Meant for prepared images, which are already upright and within the model's limits.
     """
+    from PIL import Image
+
     try:
         with Image.open(io.BytesIO(data)) as opened:
             im: Image.Image = opened
@@ -194,13 +195,15 @@ def _work(
     images_in_request: int,
 ) -> _Outcome:
     """Read (when deferred), prepare and thumbnail one image; runs in a worker thread."""
+    from desktop_app.core import images
+
     loaded: bytes | None = None
     try:
         if load is not None:
             loaded = data = load()
         # Looked up at call time, so tests can wrap it.
-        prepared = prepare_image(data, limits, images_in_request=images_in_request)
-    except ImageError as exc:
+        prepared = images.prepare_image(data, limits, images_in_request=images_in_request)
+    except images.ImageError as exc:
         return _Outcome(loaded, error=_for_people(str(exc), name))
     return _Outcome(loaded, prepared, make_thumbnail(prepared.data))
 

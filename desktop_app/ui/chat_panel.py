@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.api import MessageRequest, MessageStream, RetryNotice
 from desktop_app.core.conversation import Conversation, Turn, TurnStatus
 from desktop_app.core.errors import APIError, ConfigurationError, StreamInterruptedError
 from desktop_app.core.events import ContentBlockStopEvent
+from desktop_app.core.request import MessageRequest, RetryNotice
 from desktop_app.core.store import HistoryStore, ReplyWriter
 from desktop_app.ui import messages
 from desktop_app.ui.asyncslot import async_slot
@@ -36,6 +36,7 @@ from desktop_app.ui.throttle import Throttle
 
 if TYPE_CHECKING:
     from desktop_app.app import AppContext
+    from desktop_app.core.api import MessageStream
 
 FRAME_MS = 33  # streaming repaints are coalesced to about 30 per second
 

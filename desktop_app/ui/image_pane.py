@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 from PySide6.QtCore import (
@@ -57,13 +58,15 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core.catalog import ModelInfo
-from desktop_app.core.images import NotAnImageError, PreparedImage, read_image_file
 from desktop_app.ui import messages
 from desktop_app.ui.attachments import (
     AttachmentModel,
     AttachmentRole,
     AttachmentStatus,
 )
+
+if TYPE_CHECKING:
+    from desktop_app.core.images import PreparedImage
 
 IMAGE_SUFFIXES = (
     "jpg",
@@ -117,8 +120,17 @@ def encode_png(image: QImage) -> bytes:
     saved = writer.write(image)
     buffer.close()
     if not saved or array.isEmpty():
+        from desktop_app.core.images import NotAnImageError
+
         raise NotAnImageError(f"The picture could not be encoded as PNG: {writer.errorString()}.")
     return bytes(array.data())
+
+
+def _read_file(path: Path) -> bytes:
+    """Read an image file in a worker; the pipeline (and Pillow) loads there, not here."""
+    from desktop_app.core.images import read_image_file
+
+    return read_image_file(path)
 
 
 def error_colour(palette: QPalette) -> QColor:
@@ -397,7 +409,7 @@ class ImageDropPane(QWidget):
         """Attach image files; they are read and prepared off the UI thread."""
         for path in paths:
             self._attachments.add_deferred(
-                path.name or str(path), functools.partial(read_image_file, path)
+                path.name or str(path), functools.partial(_read_file, path)
             )
         if paths:
             self._last_dir = str(paths[-1].parent)

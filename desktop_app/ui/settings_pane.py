@@ -35,9 +35,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.api import base_url_from_env
 from desktop_app.core.catalog import CUSTOM_TIER_ID, FAMILIES, Catalog, ModelInfo, custom_tier
 from desktop_app.core.ratelimit import LimitFigures, RateLimitSnapshot
+from desktop_app.core.request import base_url_from_env
 from desktop_app.core.settings import MAX_CUSTOM_RPM, Settings, is_valid_base_url
 from desktop_app.ui.api_key import ApiKeyState
 from desktop_app.ui.settings_store import SettingsStore

@@ -14,11 +14,12 @@ from typing import Any, TypeVar
 import pytest
 
 from desktop_app.core import errors
-from desktop_app.core.api import MessageRequest, MessagesClient, RetryNotice
+from desktop_app.core.api import MessagesClient
 from desktop_app.core.catalog import Catalog, ModelInfo
 from desktop_app.core.events import ContentBlockDeltaEvent, PingEvent, TextDelta
 from desktop_app.core.messages import Message, TextBlock, ThinkingBlock, ToolUseBlock
 from desktop_app.core.ratelimit import RateLimiter
+from desktop_app.core.request import MessageRequest, RetryNotice
 from desktop_app.offline.server import DEMO_API_KEY
 from tests.support import transcripts as t
 from tests.support.offline import Fault, FaultyServer

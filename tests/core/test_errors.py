@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from desktop_app.core import errors
-from desktop_app.core.api import backoff_delay, parse_retry_after
+from desktop_app.core.request import backoff_delay, parse_retry_after
 
 
 def body(error_type: str, message: str = "msg", **details: Any) -> dict[str, Any]:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from desktop_app.core.api import MAX_CACHE_BREAKPOINTS, MessageRequest, build_body
 from desktop_app.core.catalog import Catalog
+from desktop_app.core.request import MAX_CACHE_BREAKPOINTS, MessageRequest, build_body
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from PySide6.QtGui import QAction, QColor, QDragEnterEvent, QDropEvent, QImage, 
 from PySide6.QtWidgets import QApplication, QListView, QPushButton, QWidget
 
 from desktop_app.core.catalog import Catalog, ModelInfo
+from desktop_app.core import images
 from desktop_app.core.images import PreparedImage, prepare_image
 from desktop_app.ui import attachments, messages
 from desktop_app.ui.attachments import (
@@ -577,7 +578,7 @@ def test_removing_a_row_while_it_is_prepared_does_not_bring_it_back(
             data = small_png
         return original(data, *args, **kwargs)
 
-    monkeypatch.setattr(attachments, "prepare_image", slow_for_first)
+    monkeypatch.setattr(images, "prepare_image", slow_for_first)
     changed_rows: list[int] = []
     pane.model.dataChanged.connect(lambda top, _bottom, _roles: changed_rows.append(top.row()))
     first = pane.model.add("first.png", b"first" + small_png)
@@ -628,7 +629,7 @@ def test_preparation_runs_off_the_ui_thread(
 
         return wrapper
 
-    monkeypatch.setattr(attachments, "prepare_image", recorded("prepare", prepare_image))
+    monkeypatch.setattr(images, "prepare_image", recorded("prepare", prepare_image))
     monkeypatch.setattr(
         attachments, "make_thumbnail", recorded("thumbnail", attachments.make_thumbnail)
     )
