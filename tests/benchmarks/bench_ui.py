@@ -201,11 +201,11 @@ def in_process(stream_seconds: float, messages: int) -> dict[str, Any]:
     from desktop_app.core.conversation import Conversation, Turn, TurnStatus
     from desktop_app.core.messages import Message, TextBlock
     from desktop_app.core.paths import AppPaths
-    from desktop_app.gui import _preload
+    from desktop_app.gui import _warm_up
     from desktop_app.ui.main_window import MainWindow
     from tests.support.qt import arm
 
-    _preload()  # as the app does before it creates its window
+    _warm_up()  # as the app does in a worker once its window is shown
     app = QApplication.instance() or QApplication([])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
