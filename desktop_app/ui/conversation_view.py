@@ -1,7 +1,12 @@
 """``ConversationView``: the transcript, one :class:`MessageWidget` per model row.
 
 Long conversations open lazily: only the newest rows get widgets at first, and
-older ones are built in batches as the user scrolls up.
+older ones are built as the user scrolls up, one per event-loop turn.
+
+Messages sit in "pages" of at most :data:`PAGE` widgets, and the column holds the
+pages. A widget added above the others moves everything below it; within one
+flat column that is every message built so far, while here it is the widgets of
+one page plus one geometry per page.
 """
 
 from __future__ import annotations
@@ -11,14 +16,15 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QLayout, QScrollArea, QVBoxLayout, QWidget
 
 from desktop_app.core.conversation import Turn, TurnStatus
 from desktop_app.ui.conversation_model import ConversationModel, TurnRole
 from desktop_app.ui.message_widget import MessageWidget, RenderedTurn, build_html, is_dark
 
 BATCH = 16  # rows built when a conversation opens
-OLDER_BATCH = 3  # rows built each time the user reaches the top: keeps scrolling smooth
+OLDER_BATCH = 3  # rows built each time the user reaches the top, one per event-loop turn
+PAGE = 24  # message widgets per page of the column
 
 
 class ConversationView(QScrollArea):
@@ -62,14 +68,28 @@ class ConversationView(QScrollArea):
         self._widgets: list[MessageWidget] = []  # rows first_row .. rowCount-1
         self._first_row = 0
         self._stick_to_bottom = True
-        self._restore_from_bottom: int | None = None
+        # The message at the top of the viewport and how far below that top it
+        # starts: whatever changes above it, it stays where the user sees it.
+        self._anchor: tuple[MessageWidget, int] | None = None
+        self._restoring = False
         # Older messages rendered ahead of time in a worker, keyed by turn id.
         self._prerendered: dict[int, RenderedTurn] = {}
         self._prefetch: asyncio.Future[None] | None = None
+        self._pages: list[QWidget] = []  # top to bottom
+        # Older rows still to build, one per turn, so no turn pays for several.
+        self._older_wanted = 0
+        self._older_timer = QTimer(self)
+        self._older_timer.setSingleShot(True)
+        self._older_timer.setInterval(0)
+        self._older_timer.timeout.connect(self._build_one_older)
 
         container = QWidget()
         container.setObjectName("conversationContents")
         self._layout = QVBoxLayout(container)
+        # The column grows before it lays out its pages: laid out at its old,
+        # shorter height, it would squeeze every page (and every message on
+        # it), and again let them grow back once the scroll area resized it.
+        self._layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         self._layout.setContentsMargins(12, 12, 12, 12)
         self._layout.setSpacing(10)
         self._placeholder = QLabel(
@@ -108,7 +128,7 @@ class ConversationView(QScrollArea):
         if row < 0:
             return
         while self._first_row > row:
-            self._load_older()
+            self._prepend_row()
         self._stick_to_bottom = False
         widget = self.widget_for(turn)
         if widget is not None:
@@ -138,36 +158,110 @@ class ConversationView(QScrollArea):
         return widget
 
     def _insert_widget(self, position: int, widget: MessageWidget) -> None:
-        # +1: the placeholder label sits first in the layout.
-        self._layout.insertWidget(position + 1, widget)
+        """Put ``widget`` at ``position`` of the built rows, on the page of its neighbours."""
+        at_top = False
+        if self._widgets:
+            after = position >= len(self._widgets)
+            neighbour = self._widgets[-1 if after else position]
+            page = self._page_of(neighbour)
+            layout = self._page_layout(page)
+            index = layout.indexOf(neighbour) + (1 if after else 0)
+            # A full page at either end starts a new one; the middle never does.
+            at_top = index == 0 and page is self._pages[0]
+            at_bottom = after and page is self._pages[-1]
+            if layout.count() < PAGE or not (at_top or at_bottom):
+                layout.insertWidget(index, widget)
+                return
+        self._page_layout(self._new_page(at_top)).addWidget(widget)
+
+    @staticmethod
+    def _page_of(widget: MessageWidget) -> QWidget:
+        page = widget.parentWidget()
+        assert page is not None
+        return page
+
+    @staticmethod
+    def _page_layout(page: QWidget) -> QVBoxLayout:
+        layout = page.layout()
+        assert isinstance(layout, QVBoxLayout)
+        return layout
+
+    def _new_page(self, at_top: bool) -> QWidget:
+        page = QWidget()
+        page.setObjectName("conversationPage")
+        layout = QVBoxLayout(page)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(self._layout.spacing())
+        if at_top:
+            self._pages.insert(0, page)
+            self._layout.insertWidget(1, page)  # after the placeholder label
+        else:
+            self._pages.append(page)
+            self._layout.insertWidget(self._layout.count() - 1, page)  # before the stretch
+        return page
+
+    def _remove_widget(self, position: int) -> None:
+        widget = self._widgets.pop(position)
+        page = self._page_of(widget)
+        layout = self._page_layout(page)
+        layout.removeWidget(widget)
+        widget.hide()
+        widget.deleteLater()
+        if layout.count() == 0:
+            self._drop_page(page)
+
+    def _drop_page(self, page: QWidget) -> None:
+        self._pages.remove(page)
+        self._layout.removeWidget(page)
+        page.hide()
+        page.deleteLater()
 
     def _rebuild(self) -> None:
         self._prerendered.clear()
-        for widget in self._widgets:
-            widget.deleteLater()
+        self._older_wanted = 0
+        self._older_timer.stop()
+        for page in list(self._pages):
+            self._drop_page(page)
         self._widgets = []
+        self._anchor = None
         count = self._model.rowCount()
         self._first_row = max(0, count - BATCH)
         for row in range(self._first_row, count):
             widget = self._make(row)
+            self._insert_widget(len(self._widgets), widget)
             self._widgets.append(widget)
-            self._insert_widget(len(self._widgets) - 1, widget)
         self._placeholder.setVisible(count == 0)
         self._stick_to_bottom = True
         QTimer.singleShot(0, self.scroll_to_bottom)
 
     def _load_older(self) -> None:
-        if self._first_row == 0:
+        """Build the next few older rows, one per event-loop turn, from the next turn on.
+
+        Not in this turn: it handles a scroll step, and may have paint to do.
+        """
+        if self._first_row == 0 or self._older_wanted:
             return
-        bar = self.verticalScrollBar()
-        # Keep the same message under the user's eyes once the layout settles.
-        self._restore_from_bottom = bar.maximum() - bar.value()
-        start = max(0, self._first_row - OLDER_BATCH)
-        new = [self._make(row) for row in range(start, self._first_row)]
-        for i, widget in enumerate(new):
-            self._insert_widget(i, widget)
-        self._widgets[:0] = new
-        self._first_row = start
+        self._older_wanted = OLDER_BATCH
+        self._older_timer.start()
+
+    def _build_one_older(self) -> None:
+        if self._older_wanted <= 0 or self._first_row == 0:
+            self._older_wanted = 0
+            return
+        self._older_wanted -= 1
+        self._prepend_row()
+        if self._older_wanted and self._first_row > 0:
+            # A zero timer runs after the posted layout and paint of this row.
+            self._older_timer.start()
+        else:
+            self._older_wanted = 0
+
+    def _prepend_row(self) -> None:
+        widget = self._make(self._first_row - 1)
+        self._insert_widget(0, widget)
+        self._widgets.insert(0, widget)
+        self._first_row -= 1
 
     # -- model signals -------------------------------------------------------------------------
 
@@ -179,8 +273,8 @@ class ConversationView(QScrollArea):
                 self._first_row += 1  # an older, unloaded row: just shift the window
                 continue
             widget = self._make(row)
-            self._widgets.insert(position, widget)
             self._insert_widget(position, widget)
+            self._widgets.insert(position, widget)
 
     def _on_rows_removed(self, parent: QModelIndex, first: int, last: int) -> None:
         for row in range(last, first - 1, -1):
@@ -189,7 +283,7 @@ class ConversationView(QScrollArea):
                 self._first_row -= 1
                 continue
             if position < len(self._widgets):
-                self._widgets.pop(position).deleteLater()
+                self._remove_widget(position)
         self._placeholder.setVisible(self._model.rowCount() == 0)
 
     def _on_data_changed(
@@ -206,10 +300,15 @@ class ConversationView(QScrollArea):
     def _on_scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()
         self._stick_to_bottom = value >= bar.maximum() - 4
-        if self._first_row > 0 and value < 2 * max(1, self.viewport().height()):
-            self._start_prefetch()
-        if value == bar.minimum() and self._first_row > 0:
-            self._load_older()
+        if not self._restoring:
+            self._remember_anchor()
+        if self._first_row > 0:
+            screen = max(1, self.viewport().height())
+            if value < 2 * screen:
+                self._start_prefetch()
+            if value < screen:
+                # Less than a screen above: build older messages before the top is reached.
+                self._load_older()
 
     def _start_prefetch(self) -> None:
         """Render the next older messages in a worker before the user reaches them."""
@@ -240,9 +339,38 @@ class ConversationView(QScrollArea):
 
     def _on_range_changed(self, minimum: int, maximum: int) -> None:
         bar = self.verticalScrollBar()
-        if self._restore_from_bottom is not None:
-            bar.setValue(maximum - self._restore_from_bottom)
-            if bar.value() > minimum:
-                self._restore_from_bottom = None
-        elif self._stick_to_bottom:
+        if self._stick_to_bottom:
             bar.setValue(maximum)
+            return
+        if self._anchor is None:
+            return
+        widget, offset = self._anchor
+        if not any(w is widget for w in self._widgets):
+            self._anchor = None
+            return
+        self._restoring = True
+        try:
+            bar.setValue(self._top_of(widget) - offset)
+        finally:
+            self._restoring = False
+
+    def _top_of(self, widget: MessageWidget) -> int:
+        """Where ``widget`` starts in the column, in pixels."""
+        return self._page_of(widget).y() + widget.y()
+
+    def _remember_anchor(self) -> None:
+        if self._stick_to_bottom or not self._widgets:
+            self._anchor = None
+            return
+        top = self.verticalScrollBar().value()
+        # The first message whose bottom is below the top of the viewport.
+        low, high = 0, len(self._widgets) - 1
+        while low < high:
+            middle = (low + high) // 2
+            widget = self._widgets[middle]
+            if self._top_of(widget) + widget.height() <= top:
+                low = middle + 1
+            else:
+                high = middle
+        widget = self._widgets[low]
+        self._anchor = (widget, self._top_of(widget) - top)

@@ -17,8 +17,8 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QAction, QColor, QDragEnterEvent, QDropEvent, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QListView, QPushButton, QWidget
 
-from desktop_app.core.catalog import Catalog, ModelInfo
 from desktop_app.core import images
+from desktop_app.core.catalog import Catalog, ModelInfo
 from desktop_app.core.images import PreparedImage, prepare_image
 from desktop_app.ui import attachments, messages
 from desktop_app.ui.attachments import (

@@ -1,17 +1,18 @@
-"""One message on screen: long replies render off the UI thread, links and copy."""
+"""One message on screen: long replies render off the UI thread in parts, links and copy."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QGuiApplication, QTextDocument
 
 from desktop_app.core.conversation import Turn, TurnStatus
+from desktop_app.core.markdown import render_markdown
 from desktop_app.core.messages import Message, TextBlock, ThinkingBlock
-from desktop_app.ui.message_widget import LARGE_MESSAGE, MessageWidget
-from tests.support.qt import eventually
+from desktop_app.ui.message_widget import LARGE_MESSAGE, MessageWidget, build_html, split_html
+from tests.support.qt import arm, eventually, wait
 
 
 def reply(text: str, *, thinking: str = "") -> Turn:
@@ -52,10 +53,155 @@ def test_short_reply_renders_at_once_with_code_copy(qtbot: Any) -> None:
     widget = MessageWidget(reply("Hi\n\n```python\nprint('x')\n```\n", thinking="hmm"))
     qtbot.addWidget(widget)
     assert widget.body.code_blocks == ("print('x')",)
-    widget.body.anchorClicked.emit(QUrl("iris-copy:0"))
+    widget.body.link_clicked.emit(QUrl("iris-copy:0"))
     assert QGuiApplication.clipboard().text() == "print('x')"
     assert widget._thinking_button.isVisibleTo(widget)
     assert widget._thinking is not None
     assert not widget._thinking.isVisibleTo(widget)  # collapsed by default
     widget._thinking_button.click()
     assert widget._thinking.isVisibleTo(widget)
+
+
+def long_text(blocks: int = 120) -> str:
+    return "".join(
+        f"## Part {i}\n\nWords with **bold** and `code` {i}.\n\n```python\nprint({i})\n```\n\n"
+        for i in range(blocks)
+    )
+
+
+def test_split_html_cuts_only_between_top_level_blocks() -> None:
+    html = render_markdown(long_text() + "- a\n- b\n\n> quote\n").html
+    pieces = split_html(html, 2_000)
+    assert len(pieces) > 5
+    assert "".join(pieces) == html
+    for piece in pieces:
+        # Every piece is whole blocks: it starts and ends at the top level.
+        assert piece.lstrip().startswith(("<h2", "<p", "<table", "<ul", "<blockquote"))
+        assert piece.count("<table") == piece.count("</table>")
+        assert piece.count("<ul") == piece.count("</ul>")
+    whole = QTextDocument()
+    whole.setHtml(html)
+    texts = []
+    for piece in pieces:
+        document = QTextDocument()
+        document.setHtml(piece)
+        texts.append(document.toPlainText())
+    # Nothing lost, doubled or moved (Qt may add a space where a document ends).
+    assert " ".join(texts).split() == whole.toPlainText().split()
+    # A block longer than the size is kept whole.
+    assert split_html("<p>" + "x" * 50 + "</p>\n<p>y</p>\n", 10) == [
+        "<p>" + "x" * 50 + "</p>\n",
+        "<p>y</p>\n",
+    ]
+    assert split_html("<p>short</p>\n", 1_000) == ["<p>short</p>\n"]
+
+
+def test_copy_links_index_the_whole_message_across_text_blocks() -> None:
+    first = "```\nfirst\n```\n"
+    second = "".join(f"```\nsecond {i}\n```\n" for i in range(11))
+    turn = Turn(
+        "assistant",
+        message=Message(content=[TextBlock(first), TextBlock(second)]),
+        status=TurnStatus.DONE,
+    )
+    rendered = build_html(turn, dark=False)
+    html = "".join(rendered.parts)
+    assert rendered.code_blocks == ("first", *(f"second {i}" for i in range(11)))
+    for i in range(len(rendered.code_blocks)):
+        assert html.count(f'href="iris-copy:{i}"') == 1
+
+
+def test_a_long_reply_split_into_views_copies_and_links_as_one(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop
+) -> None:
+    text = long_text()
+    turn = reply(text)
+
+    async def build() -> MessageWidget:
+        return MessageWidget(turn)
+
+    widget = qloop.run_until_complete(build())
+    qtbot.addWidget(widget)
+    widget.resize(700, 400)
+    widget.show()
+    eventually(qloop, lambda: not widget.rendering)
+    parts = widget.body.parts
+    assert len(parts) > 2
+    assert all(part.isVisible() for part in parts)
+    # Stacked in order, without gaps.
+    tops = [part.y() for part in parts]
+    assert tops == sorted(tops)
+    shown = widget.body.toPlainText()
+    assert "**" not in shown
+    assert shown.index("Part 0") < shown.index("Part 60") < shown.index("Part 119")
+    assert [p.accessibleName() for p in parts[:2]] == [
+        f"Message from Claude, part 1 of {len(parts)}",
+        f"Message from Claude, part 2 of {len(parts)}",
+    ]
+    # "Copy" copies the whole message, not one view.
+    widget._copy.click()
+    assert QGuiApplication.clipboard().text() == text
+    # A copy link in the last view copies the last code block.
+    parts[-1].anchorClicked.emit(QUrl("iris-copy:119"))
+    assert QGuiApplication.clipboard().text() == "print(119)"
+    # Text is selectable in every view.
+    flags = parts[-1].textInteractionFlags()
+    assert flags & Qt.TextInteractionFlag.TextSelectableByMouse
+
+
+def test_streamed_text_stays_until_every_part_is_ready(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop
+) -> None:
+    text = long_text()
+    turn = Turn("assistant", status=TurnStatus.STREAMING)
+
+    async def build() -> MessageWidget:
+        return MessageWidget(turn)
+
+    widget = qloop.run_until_complete(build())
+    qtbot.addWidget(widget)
+    widget.resize(700, 400)
+    widget.show()
+    turn.message = Message(content=[TextBlock(text)])
+    widget.refresh()
+    assert widget.body.toPlainText() == text
+    turn.status = TurnStatus.DONE
+    widget.refresh()
+    seen: list[tuple[int, str]] = []
+
+    def rendered() -> bool:
+        # Until the swap, the streamed text is shown whole, never half replaced.
+        seen.append((len(widget.body.parts), widget.body.toPlainText()))
+        return not widget.rendering
+
+    eventually(qloop, rendered, interval=0.002)
+    assert len(seen) > 3
+    assert set(seen[:-1]) == {(1, text)}
+    assert len(widget.body.parts) > 2
+    assert "**" not in widget.body.toPlainText()
+
+
+def test_thinking_is_filled_when_first_shown(qtbot: Any) -> None:
+    widget = MessageWidget(reply("Hi", thinking="a long train of thought"))
+    qtbot.addWidget(widget)
+    assert widget._thinking is not None
+    assert widget._thinking.toPlainText() == ""
+    widget._thinking_button.click()
+    assert widget._thinking.toPlainText() == "a long train of thought"
+
+
+def test_rendered_is_signalled_once_the_text_is_on_screen(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop
+) -> None:
+    for text in ("# Big heading\n\n" + "Some words.\n\n" * (LARGE_MESSAGE // 12), long_text()):
+
+        async def build(text: str = text) -> MessageWidget:
+            return MessageWidget(reply(text))
+
+        widget = qloop.run_until_complete(build())
+        qtbot.addWidget(widget)
+        done = arm(widget.rendered)
+        assert widget.rendering
+        wait(qloop, done)
+        assert not widget.body.filling
+        assert "#" not in widget.body.toPlainText()

@@ -1,0 +1,178 @@
+"""The transcript view: lazy older messages, pages, and a scroll position that holds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QApplication, QMainWindow
+
+from desktop_app.core.conversation import Conversation, Turn, TurnStatus
+from desktop_app.core.messages import Message, TextBlock
+from desktop_app.ui.conversation_model import ConversationModel
+from desktop_app.ui.conversation_view import BATCH, OLDER_BATCH, PAGE, ConversationView
+from desktop_app.ui.message_widget import MessageWidget
+from tests.support.qt import eventually
+
+ANSWER = (
+    "## Answer {i}\n\nSome *Markdown* with `code` and a list:\n\n- one\n- two\n\n"
+    "```python\ndef f(x):\n    return x * {i}\n```\n"
+)
+
+
+def conversation(messages: int, long_at: int | None = None) -> Conversation:
+    result = Conversation()
+    for i in range(messages):
+        if i % 2 == 0:
+            result.turns.append(Turn("user", [{"type": "text", "text": f"Question {i}"}]))
+            continue
+        text = ANSWER.format(i=i)
+        if i == long_at:
+            text = "".join(ANSWER.format(i=n) for n in range(200))
+        result.turns.append(
+            Turn("assistant", message=Message(content=[TextBlock(text)]), status=TurnStatus.DONE)
+        )
+    return result
+
+
+@pytest.fixture
+def window(qtbot: Any, qloop: asyncio.AbstractEventLoop) -> Iterator[QMainWindow]:
+    win = QMainWindow()
+    qtbot.addWidget(win)
+    win.resize(900, 600)
+    yield win
+    win.close()
+
+
+def show(
+    window: QMainWindow, loop: asyncio.AbstractEventLoop, model: ConversationModel
+) -> ConversationView:
+    async def build() -> ConversationView:
+        return ConversationView(model)
+
+    view = loop.run_until_complete(build())
+    window.setCentralWidget(view)
+    window.show()
+    settle(loop)
+    return view
+
+
+def settle(loop: asyncio.AbstractEventLoop, turns: int = 5) -> None:
+    """Let posted layout, show and paint events and zero timers run."""
+    for _ in range(turns):
+        loop.run_until_complete(asyncio.sleep(0.01))
+        QApplication.processEvents()
+
+
+def offset_in_viewport(view: ConversationView, widget: MessageWidget) -> int:
+    return widget.mapTo(view.viewport(), widget.rect().topLeft()).y()
+
+
+def test_opens_at_the_bottom_with_the_newest_rows_only(
+    window: QMainWindow, qloop: asyncio.AbstractEventLoop
+) -> None:
+    model = ConversationModel(conversation(200))
+    view = show(window, qloop, model)
+    assert view.loaded_rows == BATCH
+    bar = view.verticalScrollBar()
+    assert bar.value() == bar.maximum() > 0
+    assert view.widget_for(model.turn(199)) is not None
+    assert view.widget_for(model.turn(0)) is None
+
+
+def test_older_rows_are_built_one_per_turn_and_the_view_stays_put(
+    window: QMainWindow, qloop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = ConversationModel(conversation(200))
+    view = show(window, qloop, model)
+    bar = view.verticalScrollBar()
+    built: list[int] = []
+    make = view._make
+
+    def counting_make(row: int) -> MessageWidget:
+        built.append(row)
+        return make(row)
+
+    monkeypatch.setattr(view, "_make", counting_make)
+    # Scroll up to near the top of what is built: less than a screen is left above.
+    bar.setValue(bar.minimum() + 30)
+    assert view._anchor is not None
+    anchor, offset = view._anchor
+    assert offset_in_viewport(view, anchor) == offset
+    # Rows are built in later turns, one per turn, newest first, just above the built ones.
+    assert built == []
+    QApplication.processEvents()
+    assert built == [183]
+    QApplication.processEvents()
+    assert built == [183, 182]
+    settle(qloop, 1)
+    assert built[:OLDER_BATCH] == [183, 182, 181]
+    settle(qloop, 20)
+    # However many rows went in above, the message on screen did not move.
+    assert offset_in_viewport(view, anchor) == offset
+    assert bar.value() > bar.minimum() + 30
+
+
+def test_reaching_the_top_loads_everything_in_pages(
+    window: QMainWindow, qloop: asyncio.AbstractEventLoop
+) -> None:
+    model = ConversationModel(conversation(120))
+    view = show(window, qloop, model)
+    bar = view.verticalScrollBar()
+    for _ in range(400):
+        if view.loaded_rows == 120:
+            break
+        bar.setValue(bar.minimum())
+        settle(qloop, 1)
+    assert view.loaded_rows == 120
+    pages = view._pages
+    assert len(pages) >= 120 // PAGE
+    assert all(view._page_layout(page).count() <= PAGE for page in pages)
+    # The messages are in model order, top to bottom.
+    tops = [view._top_of(widget) for widget in view._widgets]
+    assert tops == sorted(tops)
+    assert [w.turn for w in view._widgets] == model.conversation.turns
+
+
+def test_a_long_older_message_filled_part_by_part_does_not_move_the_view(
+    window: QMainWindow, qloop: asyncio.AbstractEventLoop
+) -> None:
+    model = ConversationModel(conversation(60, long_at=41))
+    view = show(window, qloop, model)
+    bar = view.verticalScrollBar()
+    bar.setValue(bar.minimum() + 10)
+    settle(qloop)
+    for _ in range(200):  # until the long reply is built, above the viewport
+        if view.widget_for(model.turn(41)) is not None:
+            break
+        settle(qloop, 1)
+    long_reply = view.widget_for(model.turn(41))
+    assert long_reply is not None
+    anchor = view._anchor
+    assert anchor is not None
+    widget, offset = anchor
+    eventually(qloop, lambda: not long_reply.rendering)
+    settle(qloop)
+    assert len(long_reply.body.parts) > 2
+    assert offset_in_viewport(view, widget) == offset
+
+
+def test_rows_added_and_removed_keep_pages_and_order(
+    window: QMainWindow, qloop: asyncio.AbstractEventLoop
+) -> None:
+    model = ConversationModel(conversation(2 * PAGE))
+    view = show(window, qloop, model)
+    for i in range(PAGE + 3):  # past the end of the newest page
+        model.add_user(f"more {i}", [], [])
+    settle(qloop)
+    assert [w.turn for w in view._widgets] == model.conversation.turns[-view.loaded_rows :]
+    assert len(view._pages) == 2
+    for turn in list(model.conversation.turns[-PAGE - 3 :]):
+        model.remove(turn)
+    settle(qloop)
+    assert len(view._pages) == 1
+    assert [w.turn for w in view._widgets] == model.conversation.turns[-view.loaded_rows :]
+    bar = view.verticalScrollBar()
+    assert bar.value() == bar.maximum()  # still following the newest message
