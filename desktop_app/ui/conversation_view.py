@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+import shiboken6
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFrame, QLabel, QLayout, QScrollArea, QVBoxLayout, QWidget
 
@@ -82,6 +83,14 @@ class ConversationView(QScrollArea):
         self._older_timer.setSingleShot(True)
         self._older_timer.setInterval(0)
         self._older_timer.timeout.connect(self._build_one_older)
+        # Messages still to render again after the theme turned light or dark,
+        # one per loop turn, newest first.
+        self._dark = is_dark(self)
+        self._restyle_queue: list[MessageWidget] = []
+        self._restyle_timer = QTimer(self)
+        self._restyle_timer.setSingleShot(True)
+        self._restyle_timer.setInterval(0)
+        self._restyle_timer.timeout.connect(self._restyle_one)
 
         container = QWidget()
         container.setObjectName("conversationContents")
@@ -217,7 +226,28 @@ class ConversationView(QScrollArea):
         page.hide()
         page.deleteLater()
 
+    def changeEvent(self, event: QEvent) -> None:
+        """Follow the system theme: render the messages again when it turns light or dark."""
+        super().changeEvent(event)
+        if event.type() is QEvent.Type.PaletteChange:
+            dark = is_dark(self)
+            if dark != self._dark:
+                self._dark = dark
+                self._prerendered.clear()  # rendered for the old palette
+                self._restyle_queue = list(self._widgets)
+                self._restyle_timer.start()
+
+    def _restyle_one(self) -> None:
+        while self._restyle_queue:
+            widget = self._restyle_queue.pop()
+            if shiboken6.isValid(widget) and widget in self._widgets:
+                widget.restyle()
+                break
+        if self._restyle_queue:
+            self._restyle_timer.start()
+
     def _rebuild(self) -> None:
+        self._restyle_queue = []
         self._prerendered.clear()
         self._older_wanted = 0
         self._older_timer.stop()
@@ -333,7 +363,8 @@ class ConversationView(QScrollArea):
             rendered = await asyncio.to_thread(
                 lambda: [(t.id, build_html(t, dark)) for t in turns]
             )
-            self._prerendered.update(rendered)
+            if dark == self._dark:  # else the theme changed meanwhile
+                self._prerendered.update(rendered)
 
         self._prefetch = asyncio.ensure_future(prefetch())
 

@@ -632,6 +632,14 @@ class MessageWidget(QFrame):
             self.body.set_plain_text(text)
         self._streamed = text
 
+    def restyle(self) -> None:
+        """Render a finished message again, for a palette that turned light or dark."""
+        if not self._rendered_final or self.turn.status is TurnStatus.STREAMING:
+            return  # rendered with the current palette once it finishes
+        self._prerendered = None
+        self._rendered_final = False
+        self._show_final()
+
     def _show_final(self) -> None:
         if self._rendered_final:
             return

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from desktop_app.core.conversation import Conversation, Turn, TurnStatus
@@ -176,3 +177,28 @@ def test_rows_added_and_removed_keep_pages_and_order(
     assert [w.turn for w in view._widgets] == model.conversation.turns[-view.loaded_rows :]
     bar = view.verticalScrollBar()
     assert bar.value() == bar.maximum()  # still following the newest message
+
+
+def test_messages_follow_the_theme_when_it_turns_dark_and_back(
+    window: QMainWindow, qloop: asyncio.AbstractEventLoop
+) -> None:
+    model = ConversationModel(conversation(6))
+    view = show(window, qloop, model)
+    answer = view.widget_for(model.turn(5))
+    assert answer is not None
+
+    def html() -> str:
+        return "".join(part.toHtml() for part in answer.body.parts)
+
+    light = html()
+    text = answer.body.toPlainText()
+    dark = QPalette()
+    dark.setColor(QPalette.ColorRole.Window, QColor("#1e1e1e"))
+    dark.setColor(QPalette.ColorRole.Base, QColor("#121212"))
+    dark.setColor(QPalette.ColorRole.WindowText, QColor("#eeeeee"))
+    dark.setColor(QPalette.ColorRole.Text, QColor("#eeeeee"))
+    window.setPalette(dark)
+    eventually(qloop, lambda: html() != light)
+    assert answer.body.toPlainText() == text  # same words, new colours
+    window.setPalette(QPalette(QColor("#f4f4f4")))
+    eventually(qloop, lambda: html() == light)
