@@ -54,6 +54,9 @@ def run_gui(argv: Sequence[str], started: float) -> int:
     _set_icon(app)
 
     _route_qt_messages()
+    # Workers (rendering, Pillow, imports) run Python too: a 1 ms switch interval
+    # lets the UI thread take the GIL back within a millisecond, not five.
+    sys.setswitchinterval(0.001)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 

@@ -235,6 +235,7 @@ def in_process(stream_seconds: float, messages: int) -> dict[str, Any]:
     from tests.support.qt import arm
 
     _warm_up()  # as the app does in a worker once its window is shown
+    sys.setswitchinterval(0.001)  # as the app does
     app = QApplication.instance() or QApplication([])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
@@ -327,6 +328,8 @@ def in_process(stream_seconds: float, messages: int) -> dict[str, Any]:
         results["rss_after_1000_mb"] = rss_kb / 1024
         window.close()
         loop.run_until_complete(window.aclose())
+    loop.close()  # joins the loop's worker threads, as the app does when it quits
+    asyncio.set_event_loop(None)
     return results
 
 
