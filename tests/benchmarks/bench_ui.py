@@ -230,7 +230,7 @@ def in_process(stream_seconds: float, messages: int) -> dict[str, Any]:
     from desktop_app.core.conversation import Conversation, Turn, TurnStatus
     from desktop_app.core.messages import Message, TextBlock
     from desktop_app.core.paths import AppPaths
-    from desktop_app.gui import _warm_up
+    from desktop_app.gui import _idle, _warm_up
     from desktop_app.ui.main_window import MainWindow
     from tests.support.qt import arm
 
@@ -305,9 +305,7 @@ def in_process(stream_seconds: float, messages: int) -> dict[str, Any]:
         async def open_and_scroll() -> None:
             started = time.perf_counter()
             window.chat.model.reset(conversation)
-            app.processEvents()
-            await asyncio.sleep(0)
-            app.processEvents()
+            await _idle()  # built, laid out and painted
             results["open_1000_ms"] = (time.perf_counter() - started) * 1000
             bar = window.chat.view.verticalScrollBar()
             meter.start()
