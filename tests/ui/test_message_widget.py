@@ -21,6 +21,19 @@ def reply(text: str, *, thinking: str = "") -> Turn:
     return Turn("assistant", message=Message(content=blocks), status=TurnStatus.DONE)
 
 
+def shown_widget(qtbot: Any, loop: asyncio.AbstractEventLoop, turn: Turn) -> MessageWidget:
+    """A widget for ``turn``, made while the event loop runs (as in the app), then shown."""
+
+    async def build() -> MessageWidget:
+        return MessageWidget(turn)
+
+    widget = loop.run_until_complete(build())
+    qtbot.addWidget(widget)
+    widget.resize(700, 400)
+    widget.show()
+    return widget
+
+
 def test_long_reply_is_rendered_in_a_worker_then_shown(
     qtbot: Any, qloop: asyncio.AbstractEventLoop
 ) -> None:
@@ -28,14 +41,7 @@ def test_long_reply_is_rendered_in_a_worker_then_shown(
     text = "# Big heading\n\n" + paragraph * (LARGE_MESSAGE // len(paragraph) + 10)
     assert len(text) > LARGE_MESSAGE
 
-    async def build() -> MessageWidget:
-        # As in the app: widgets are made while the event loop runs.
-        return MessageWidget(reply(text))
-
-    widget = qloop.run_until_complete(build())
-    qtbot.addWidget(widget)
-    widget.resize(700, 400)
-    widget.show()
+    widget = shown_widget(qtbot, qloop, reply(text))
     task = widget._render_task
     assert task is not None  # rendered by a worker, not on the UI thread
     qloop.run_until_complete(asyncio.wait_for(task, 20))  # raises what the worker raised
@@ -117,13 +123,7 @@ def test_a_long_reply_split_into_views_copies_and_links_as_one(
     text = long_text()
     turn = reply(text)
 
-    async def build() -> MessageWidget:
-        return MessageWidget(turn)
-
-    widget = qloop.run_until_complete(build())
-    qtbot.addWidget(widget)
-    widget.resize(700, 400)
-    widget.show()
+    widget = shown_widget(qtbot, qloop, turn)
     eventually(qloop, lambda: not widget.rendering)
     parts = widget.body.parts
     assert len(parts) > 2
@@ -155,13 +155,7 @@ def test_streamed_text_stays_until_every_part_is_ready(
     text = long_text()
     turn = Turn("assistant", status=TurnStatus.STREAMING)
 
-    async def build() -> MessageWidget:
-        return MessageWidget(turn)
-
-    widget = qloop.run_until_complete(build())
-    qtbot.addWidget(widget)
-    widget.resize(700, 400)
-    widget.show()
+    widget = shown_widget(qtbot, qloop, turn)
     turn.message = Message(content=[TextBlock(text)])
     widget.refresh()
     assert widget.body.toPlainText() == text
