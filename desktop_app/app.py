@@ -132,7 +132,7 @@ class AppContext(QObject):
             ConfigurationError: The settings or key are unusable.
         """
         # httpx loads here, not at start-up: the window shows sooner, and
-        # warm_up() has usually loaded it in a worker thread by now.
+        # gui._warm_up() has usually loaded it in a worker thread by now.
         from desktop_app.core.api import MessagesClient
 
         settings = self.settings.settings

@@ -120,7 +120,7 @@ async def _idle() -> None:
     """Return once the loop has drained the show, layout and paint events.
 
     A zero timer fires only after the events already posted; events posted while
-    handling those (the expose after show, the paint it asks for) need a second pass.
+    handling those (the expose after show, the paint it asks for) need more passes.
     """
     from PySide6.QtCore import QTimer
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QLayout, QScrollArea, QVBoxLayout,
 from desktop_app.core.conversation import Turn, TurnStatus
 from desktop_app.ui.conversation_model import ConversationModel, TurnRole
 from desktop_app.ui.message_widget import MessageWidget, RenderedTurn, build_html, is_dark
+from desktop_app.ui.throttle import next_turn_timer
 
 BATCH = 16  # rows built when a conversation opens
 OLDER_BATCH = 3  # rows built each time the user reaches the top, one per event-loop turn
@@ -79,18 +80,12 @@ class ConversationView(QScrollArea):
         self._pages: list[QWidget] = []  # top to bottom
         # Older rows still to build, one per turn, so no turn pays for several.
         self._older_wanted = 0
-        self._older_timer = QTimer(self)
-        self._older_timer.setSingleShot(True)
-        self._older_timer.setInterval(0)
-        self._older_timer.timeout.connect(self._build_one_older)
+        self._older_timer = next_turn_timer(self, self._build_one_older)
         # Messages still to render again after the theme turned light or dark,
         # one per loop turn, newest first.
         self._dark = is_dark(self)
         self._restyle_queue: list[MessageWidget] = []
-        self._restyle_timer = QTimer(self)
-        self._restyle_timer.setSingleShot(True)
-        self._restyle_timer.setInterval(0)
-        self._restyle_timer.timeout.connect(self._restyle_one)
+        self._restyle_timer = next_turn_timer(self, self._restyle_one)
 
         container = QWidget()
         container.setObjectName("conversationContents")

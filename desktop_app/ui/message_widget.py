@@ -43,6 +43,7 @@ from desktop_app.core.messages import (
     ThinkingBlock,
     ToolUseBlock,
 )
+from desktop_app.ui.throttle import next_turn_timer
 
 THUMBNAIL_SIZE = 96
 
@@ -386,10 +387,7 @@ class MessageBody(QWidget):
 
     def _next_turn(self) -> None:
         if self._timer is None:
-            self._timer = QTimer(self)
-            self._timer.setSingleShot(True)
-            self._timer.setInterval(0)
-            self._timer.timeout.connect(self._fill_next)
+            self._timer = next_turn_timer(self, self._fill_next)
         self._timer.start()
 
     def _stop_filling(self) -> None:

@@ -60,3 +60,16 @@ class Throttle(QObject):
     def _on_timeout(self) -> None:
         if self._pending:
             self._run()
+
+
+def next_turn_timer(parent: QObject, slot: Callable[[], None]) -> QTimer:
+    """A single-shot zero timer: each ``start()`` runs ``slot`` once, in the next loop turn.
+
+    It fires after the events already posted (layout, paint), so work spread over
+    such turns never holds the window for long.
+    """
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(0)
+    timer.timeout.connect(slot)
+    return timer
