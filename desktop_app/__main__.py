@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop_app.cli.main import run
 
         return run(args)
-    from desktop_app.gui import run_gui
+    from desktop_app.ui.launch import run_gui
 
     return run_gui(args, _STARTED)
 

@@ -15,6 +15,8 @@ import keyring
 import keyring.backend
 import pytest
 
+from tests.support.offline import offline_server as offline_server
+
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
     """A keychain that lives in memory, so no test touches the real one."""

@@ -17,7 +17,7 @@ from desktop_app.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from desktop_app.core.catalog import ModelInfo
-    from desktop_app.core.messages import Message
+    from desktop_app.core.wire.message import Message
 
 
 def add_parser(subparsers: Any) -> None:
@@ -130,10 +130,10 @@ def _ask(
     api_key: str,
     base_url: str | None,
 ) -> int:
-    from desktop_app.core.api import MessagesClient
+    from desktop_app.core.api.client import MessagesClient
     from desktop_app.core.errors import APIError, ConfigurationError, StreamInterruptedError
-    from desktop_app.core.events import ContentBlockDeltaEvent, TextDelta
-    from desktop_app.core.request import MessageRequest
+    from desktop_app.core.wire.events import ContentBlockDeltaEvent, TextDelta
+    from desktop_app.core.wire.request import MessageRequest
 
     request = MessageRequest(
         model=model.id,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from desktop_app.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
-    from desktop_app.core.store import HistoryStore
+    from desktop_app.core.history.store import HistoryStore
 
 
 class _CommandError(Exception):
@@ -68,12 +68,10 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         The exit code (see the module description).
     """
+    from desktop_app.core.history.errors import StoreUnavailableError
+    from desktop_app.core.history.files import current_store_path
+    from desktop_app.core.history.store import HistoryStore
     from desktop_app.core.paths import app_paths
-    from desktop_app.core.store import (
-        HistoryStore,
-        StoreUnavailableError,
-        current_store_path,
-    )
 
     path = current_store_path(app_paths().data)
     if args.action == "list" and not path.exists():
@@ -113,7 +111,7 @@ def _list(store: HistoryStore) -> None:
 
 
 def _render(store: HistoryStore, conversation_id: int, fmt: str) -> str:
-    from desktop_app.core.history_io import export_json, export_markdown
+    from desktop_app.core.history.io import export_json, export_markdown
 
     try:
         if fmt == "md":
@@ -152,7 +150,7 @@ def _export(store: HistoryStore, args: argparse.Namespace) -> None:
 
 
 def _import(store: HistoryStore, path: Path) -> None:
-    from desktop_app.core.history_io import HistoryFormatError, import_json
+    from desktop_app.core.history.io import HistoryFormatError, import_json
 
     try:
         raw = path.read_bytes()

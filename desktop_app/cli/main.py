@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the full ``iris`` parser with every subcommand."""
     parser = _Parser(prog="iris", description="Iris: a desktop chat and vision client for Claude.")
     parser.add_argument("--version", action="version", version=f"iris {__version__}")
-    # Handled by the window (desktop_app.gui); listed here so --help shows them.
+    # Handled by the window (desktop_app.ui.launch); listed here so --help shows them.
     parser.add_argument("--demo", action="store_true", help="open the window on the offline demo")
     parser.add_argument(
         "--smoke-test", action="store_true", help="open the window, print startup_ms, exit"

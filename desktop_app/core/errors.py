@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from desktop_app.core.messages import Message
+    from desktop_app.core.wire.message import Message
 
 
 class IrisError(Exception):

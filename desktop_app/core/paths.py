@@ -2,7 +2,7 @@
 
 ``IRIS_CONFIG_DIR``, ``IRIS_DATA_DIR`` and ``IRIS_CACHE_DIR`` override them, for
 portable installs and for tests. Core functions take these paths as arguments;
-only the composition root (``desktop_app.app``) and the command line call this.
+only the composition root (``desktop_app.ui.app_context``) and the command line call this.
 """
 
 from __future__ import annotations

@@ -19,12 +19,12 @@ from desktop_app.offline.server import (
     MessagesHandler,
     OfflineServer,
 )
-from desktop_app.offline.validation import ApiError
+from desktop_app.offline.validation import OfflineApiError
 
 __all__ = [
     "DEFAULT_DELAY",
     "DEMO_API_KEY",
-    "ApiError",
+    "OfflineApiError",
     "IncomingRequest",
     "MessagesHandler",
     "OfflineServer",

@@ -40,7 +40,7 @@ from desktop_app.offline.replies import (
     plan_reply,
 )
 from desktop_app.offline.validation import (
-    ApiError,
+    OfflineApiError,
     check_headers,
     invalid,
     parse_body,
@@ -286,7 +286,7 @@ class MessagesHandler(BaseHTTPRequestHandler):
                 body=body,
             )
             self.handle_api_request(request)
-        except ApiError as error:
+        except OfflineApiError as error:
             if not self._started:
                 self.send_api_error(error)
             else:
@@ -300,7 +300,7 @@ class MessagesHandler(BaseHTTPRequestHandler):
                 self.abort_connection()
             else:
                 self.send_api_error(
-                    ApiError(500, "api_error", f"Internal error in the offline server: {exc!r}")
+                    OfflineApiError(500, "api_error", f"Internal error in the offline server: {exc!r}")
                 )
 
     def _read_body(self) -> bytes:
@@ -318,7 +318,7 @@ class MessagesHandler(BaseHTTPRequestHandler):
         if length > MAX_BODY_BYTES:
             # The body stays unread, so this connection cannot carry another request.
             self.close_connection = True
-            raise ApiError(413, "request_too_large", "Request exceeds the maximum allowed size.")
+            raise OfflineApiError(413, "request_too_large", "Request exceeds the maximum allowed size.")
         return self.rfile.read(length) if length > 0 else b""
 
     # -- routing (the hook for subclasses) -------------------------------------------------
@@ -330,16 +330,16 @@ class MessagesHandler(BaseHTTPRequestHandler):
             request: The request, its body already read.
 
         Raises:
-            ApiError: Turned into the API's JSON error response.
+            OfflineApiError: Turned into the API's JSON error response.
         """
         route = self._route(request)
         if route is None:
-            raise ApiError(
+            raise OfflineApiError(
                 404, "not_found_error", f"{request.method} {request.path} does not exist"
             )
         check_headers(request.headers)
         if self._rate is not None and not self._rate.allowed:
-            raise ApiError(
+            raise OfflineApiError(
                 429,
                 "rate_limit_error",
                 f"This request would exceed the rate limit of {self._rate.limit} requests "
@@ -406,14 +406,14 @@ class MessagesHandler(BaseHTTPRequestHandler):
     @staticmethod
     def _position(ids: list[str], model_id: str) -> int:
         if model_id not in ids:
-            raise ApiError(404, "not_found_error", f"model: {model_id}")
+            raise OfflineApiError(404, "not_found_error", f"model: {model_id}")
         return ids.index(model_id)
 
     def _model(self, request: IncomingRequest) -> None:
         model_id = urllib.parse.unquote(request.path.removeprefix("/v1/models/"))
         catalog = self.server.owner.catalog
         if model_id not in catalog:
-            raise ApiError(404, "not_found_error", f"model: {model_id}")
+            raise OfflineApiError(404, "not_found_error", f"model: {model_id}")
         self.send_json(200, _model_json(catalog.get(model_id)))
 
     # -- responses -------------------------------------------------------------------------
@@ -450,7 +450,7 @@ class MessagesHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         self.wfile.flush()
 
-    def send_api_error(self, error: ApiError) -> None:
+    def send_api_error(self, error: OfflineApiError) -> None:
         """Send ``error`` as the API's JSON error object."""
         detail: dict[str, Any] = {"type": error.error_type, "message": error.message}
         if error.details is not None:
@@ -474,7 +474,7 @@ class MessagesHandler(BaseHTTPRequestHandler):
         )
         text = message or self.responses.get(code, ("Error",))[0]
         with contextlib.suppress(OSError):
-            self.send_api_error(ApiError(code, error_type, text))
+            self.send_api_error(OfflineApiError(code, error_type, text))
 
     def begin_stream(
         self,

@@ -1,6 +1,6 @@
 """Request validation for the offline server, following the rules of the real service.
 
-Each rejection is an :class:`ApiError` whose message names the offending field by
+Each rejection is an :class:`OfflineApiError` whose message names the offending field by
 its path (``messages.0.content.1.text``), so the client's error display can be
 tested against the same kind of text the service sends.
 """
@@ -70,7 +70,7 @@ _BLOCK_TYPES = frozenset(
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 
 
-class ApiError(Exception):
+class OfflineApiError(Exception):
     """A request the offline server rejects, carried up to the HTTP layer.
 
     Attributes:
@@ -99,9 +99,9 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-def invalid(message: str, *, details: Mapping[str, Any] | None = None) -> ApiError:
+def invalid(message: str, *, details: Mapping[str, Any] | None = None) -> OfflineApiError:
     """Return a 400 ``invalid_request_error`` with ``message``."""
-    return ApiError(400, "invalid_request_error", message, details=details)
+    return OfflineApiError(400, "invalid_request_error", message, details=details)
 
 
 class ImageInfo(NamedTuple):
@@ -177,10 +177,10 @@ def check_headers(headers: Mapping[str, str]) -> None:
         headers: The request headers with lower-case names.
 
     Raises:
-        ApiError: 401 without a key, 400 without a version.
+        OfflineApiError: 401 without a key, 400 without a version.
     """
     if not api_key_of(headers):
-        raise ApiError(
+        raise OfflineApiError(
             401,
             "authentication_error",
             "x-api-key header is required (or an Authorization: Bearer token)",
@@ -193,7 +193,7 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     """Decode a JSON request body that must be an object.
 
     Raises:
-        ApiError: 400 when the body is not JSON or not an object.
+        OfflineApiError: 400 when the body is not JSON or not an object.
     """
     try:
         data = json.loads(raw)
@@ -229,7 +229,7 @@ def validate_messages(
         The validated request.
 
     Raises:
-        ApiError: The first rule the body breaks.
+        OfflineApiError: The first rule the body breaks.
     """
     for field in body:
         if field not in _KNOWN_FIELDS:
@@ -280,7 +280,7 @@ def _model(body: Mapping[str, Any], catalog: Catalog) -> ModelInfo:
         raise invalid("model: Input should be a valid string")
     if model_id not in catalog:
         # The service answers an unknown model with 404 and the model's name.
-        raise ApiError(404, "not_found_error", f"model: {model_id}")
+        raise OfflineApiError(404, "not_found_error", f"model: {model_id}")
     return catalog.get(model_id)
 
 
@@ -559,7 +559,7 @@ def _images(messages: Sequence[Mapping[str, Any]], model: ModelInfo) -> list[Ima
     return found
 
 
-def _too_large(path: str, side: int, qualifier: str) -> ApiError:
+def _too_large(path: str, side: int, qualifier: str) -> OfflineApiError:
     return invalid(
         f"{path}.image.source.base64.data: At least one of the image dimensions exceed max "
         f"allowed size{qualifier}: {side} pixels",

@@ -29,19 +29,19 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import __version__
-from desktop_app.app import AppContext
-from desktop_app.core.history_io import (
+from desktop_app.core.history.io import (
     HistoryFormatError,
     export_json,
     export_markdown,
     import_json,
 )
-from desktop_app.core.store import HistoryStore
-from desktop_app.ui import messages
+from desktop_app.core.history.store import HistoryStore
+from desktop_app.ui import notify
+from desktop_app.ui.app_context import AppContext
 from desktop_app.ui.asyncslot import async_slot
-from desktop_app.ui.chat_panel import ChatPanel
-from desktop_app.ui.history import Sidebar
-from desktop_app.ui.settings_pane import SettingsPane
+from desktop_app.ui.chat.chat_panel import ChatPanel
+from desktop_app.ui.history.sidebar import Sidebar
+from desktop_app.ui.settings.settings_pane import SettingsPane
 
 
 class FirstRunBanner(QFrame):
@@ -140,8 +140,8 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._build_shortcuts()
-        messages.bridge.shown.connect(self._on_message)
-        messages.bridge.flush()
+        notify.bridge.shown.connect(self._on_message)
+        notify.bridge.flush()
         context.rate_limits_updated.connect(self.settings_pane.show_rate_limits)
         context.mode_changed.connect(self._update_mode)
         context.settings.changed.connect(self._on_setting_changed)
@@ -230,7 +230,7 @@ class MainWindow(QMainWindow):
             model = self.context.catalog.get(self.context.settings.settings.model)
             self.chat.image_pane.set_model(model)
 
-    def _on_message(self, message: messages.UserMessage) -> None:
+    def _on_message(self, message: notify.UserMessage) -> None:
         prefix = {"error": "⚠ ", "warning": "⚠ ", "info": ""}[message.level.value]
         self.statusBar().showMessage(prefix + message.text, 10000)
 
@@ -256,7 +256,7 @@ class MainWindow(QMainWindow):
     def _on_export_triggered(self) -> None:
         # The dialog runs its own event loop, so it is opened outside any task.
         if self.chat.conversation_id is None:
-            messages.info("Nothing to export yet: send a message first.")
+            notify.info("Nothing to export yet: send a message first.")
             return
         title = self.chat.model.conversation.title or "conversation"
         safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in title).strip() or "chat"
@@ -288,9 +288,9 @@ class MainWindow(QMainWindow):
         try:
             await asyncio.to_thread(path.write_text, text, encoding="utf-8")
         except OSError as exc:
-            messages.error(f"Could not write {path.name}: {exc.strerror or exc}.")
+            notify.error(f"Could not write {path.name}: {exc.strerror or exc}.")
             return
-        messages.info(f"Exported to {path}.")
+        notify.info(f"Exported to {path}.")
 
     @async_slot(object)
     async def import_conversation(self, path: Path) -> None:
@@ -299,19 +299,19 @@ class MainWindow(QMainWindow):
             raw = await asyncio.to_thread(path.read_text, encoding="utf-8")
             data = json.loads(raw)
         except (OSError, UnicodeDecodeError) as exc:
-            messages.error(f"Could not read {path.name}: {exc}.")
+            notify.error(f"Could not read {path.name}: {exc}.")
             return
         except ValueError as exc:
-            messages.error(f"{path.name} is not valid JSON ({exc}). Nothing was imported.")
+            notify.error(f"{path.name} is not valid JSON ({exc}). Nothing was imported.")
             return
         try:
             conversation_id = await self.context.history.call(lambda s: import_json(s, data))
         except HistoryFormatError as exc:
-            messages.error(f"{path.name} cannot be imported: {exc}")
+            notify.error(f"{path.name} cannot be imported: {exc}")
             return
         self.context.history.conversations_changed.emit()
         await self.chat.open_conversation(conversation_id)
-        messages.info(f"Imported {path.name}.")
+        notify.info(f"Imported {path.name}.")
 
     # -- drag and drop anywhere in the window goes to the image pane ---------------------------
 

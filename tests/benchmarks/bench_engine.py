@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from desktop_app.core.events import MessageAccumulator, parse_events  # noqa: E402
-from desktop_app.core.sse import ServerSentEvent, SSEDecoder  # noqa: E402
+from desktop_app.core.wire.events import MessageAccumulator, parse_events  # noqa: E402
+from desktop_app.core.wire.sse import ServerSentEvent, SSEDecoder  # noqa: E402
 
 DELTAS = 100_000
 CHUNK = 4096
@@ -133,7 +133,7 @@ def main() -> int:
 
     results: dict[str, float | None] = {}
     engine_ms = 1000 * median(
-        lambda: import_seconds("desktop_app.core, desktop_app.core.api"), args.runs
+        lambda: import_seconds("desktop_app.core, desktop_app.core.api.client"), args.runs
     )
     httpx_ms = 1000 * median(lambda: import_seconds("httpx"), args.runs)
     asyncio_ms = 1000 * median(lambda: import_seconds("asyncio"), args.runs)

@@ -24,7 +24,7 @@ from PIL import Image
 
 from desktop_app.core.catalog import Catalog, ImageLimits
 from desktop_app.core.images import prepare_image
-from tests.core import image_corpus as corpus
+from tests.support import image_corpus as corpus
 
 METHODS = ("iris", "naive", "pyvips")
 

@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    from desktop_app.core.markdown import render_markdown
+    from desktop_app.core.render.markdown import render_markdown
 
     import_ms = (time.perf_counter() - start) * 1000
     print(f"import: {import_ms:.1f} ms, Pygments loaded: {'pygments' in sys.modules}")

@@ -21,9 +21,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from desktop_app.core.conversation import Turn, TurnStatus
-from desktop_app.core.messages import Message, TextBlock
-from desktop_app.core.store import HistoryStore
+from desktop_app.core.conversation.model import Turn, TurnStatus
+from desktop_app.core.history.store import HistoryStore
+from desktop_app.core.wire.blocks import TextBlock
+from desktop_app.core.wire.message import Message
 
 WORDS = [
     "falcon",

@@ -46,12 +46,12 @@ from PySide6.QtWidgets import QApplication
 import asyncio, qasync
 app = QApplication([])
 loop = qasync.QEventLoop(app); asyncio.set_event_loop(loop)
-from desktop_app.app import AppContext
+from desktop_app.ui.app_context import AppContext
 from desktop_app.core.paths import app_paths
 from desktop_app.ui.main_window import MainWindow
 ctx = AppContext(app_paths().ensure(), demo=True)
 w = MainWindow(ctx); w.show()
-from desktop_app.gui import _warm_up
+from desktop_app.ui.launch import _warm_up
 loop.run_until_complete(asyncio.to_thread(_warm_up))  # as the app does once shown
 loop.run_until_complete(asyncio.sleep(0.5))
 print("rss_kb=" + [l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1])
@@ -102,10 +102,12 @@ def _until_shown(argv: list[str], env: dict[str, str]) -> float:
 
 def _long_history(data_dir: Path, messages: int) -> None:
     """A store whose last conversation has ``messages`` turns of Markdown and code."""
-    from desktop_app.core.conversation import Turn, TurnStatus
-    from desktop_app.core.messages import Message, TextBlock
-    from desktop_app.core.store import HistoryStore, current_store_path
-    from desktop_app.ui.history import LAST_CONVERSATION_FILE
+    from desktop_app.core.conversation.model import Turn, TurnStatus
+    from desktop_app.core.history.files import current_store_path
+    from desktop_app.core.history.service import LAST_CONVERSATION_FILE
+    from desktop_app.core.history.store import HistoryStore
+    from desktop_app.core.wire.blocks import TextBlock
+    from desktop_app.core.wire.message import Message
 
     data_dir.mkdir(parents=True, exist_ok=True)
     sample = (ROOT / "README.md").read_text(encoding="utf-8")[:600]
@@ -226,11 +228,12 @@ def in_process(stream_seconds: float, messages: int) -> dict[str, Any]:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from desktop_app.app import AppContext
-    from desktop_app.core.conversation import Conversation, Turn, TurnStatus
-    from desktop_app.core.messages import Message, TextBlock
+    from desktop_app.core.conversation.model import Conversation, Turn, TurnStatus
     from desktop_app.core.paths import AppPaths
-    from desktop_app.gui import _idle, _warm_up
+    from desktop_app.core.wire.blocks import TextBlock
+    from desktop_app.core.wire.message import Message
+    from desktop_app.ui.app_context import AppContext
+    from desktop_app.ui.launch import _idle, _warm_up
     from desktop_app.ui.main_window import MainWindow
     from tests.support.qt import arm
 
@@ -256,7 +259,7 @@ def in_process(stream_seconds: float, messages: int) -> dict[str, Any]:
 
         loop.run_until_complete(idle_baseline())
         # As the app does at start-up: load the Markdown libraries in a worker.
-        from desktop_app.ui.message_widget import warm_up_renderer
+        from desktop_app.core.render.turn_html import warm_up_renderer
 
         loop.run_until_complete(asyncio.to_thread(warm_up_renderer))
         results["idle_worst_gap_ms"] = meter.worst_ms

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from desktop_app.core import errors
-from desktop_app.core.request import backoff_delay, parse_retry_after
+from desktop_app.core.api.retry import backoff_delay, parse_retry_after
 
 
 def body(error_type: str, message: str = "msg", **details: Any) -> dict[str, Any]:
@@ -79,7 +79,7 @@ def test_key_is_scrubbed_from_service_text() -> None:
 
 
 def test_error_event_becomes_interruption_that_keeps_partial() -> None:
-    from desktop_app.core.messages import Message
+    from desktop_app.core.wire.message import Message
 
     partial = Message(id="m")
     exc = errors.error_from_event(

@@ -27,8 +27,8 @@ from desktop_app.core.images import (
     UnsupportedImageError,
     prepare_image,
 )
-from tests.core import image_corpus as corpus
-from tests.core.test_images_cli import JSON_KEYS
+from tests.cli.test_image import JSON_KEYS
+from tests.support import image_corpus as corpus
 
 _CATALOG = Catalog.load()
 OPUS = _CATALOG.get("claude-opus-4-7").image

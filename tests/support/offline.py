@@ -28,7 +28,7 @@ from desktop_app.offline.server import (
     MessagesHandler,
     OfflineServer,
 )
-from desktop_app.offline.validation import ApiError
+from desktop_app.offline.validation import OfflineApiError
 
 API_VERSION = "2023-06-01"
 # Pause between the writes of a raw body, so that each write leaves as its own chunk.
@@ -190,7 +190,7 @@ class FaultyHandler(MessagesHandler):
             super().handle_api_request(request)
             return
         if fault.kind == "status":
-            raise ApiError(
+            raise OfflineApiError(
                 fault.code,
                 fault.error_type,
                 fault.message,
@@ -211,7 +211,7 @@ class FaultyHandler(MessagesHandler):
 
     def _strike_before_response(self, fault: Fault) -> None:
         if fault.kind == "error_event":
-            raise ApiError(529, fault.error_type, fault.message)
+            raise OfflineApiError(529, fault.error_type, fault.message)
         if fault.kind == "stall":
             self.wait(fault.seconds)
         self.abort_connection()

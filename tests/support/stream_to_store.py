@@ -12,12 +12,12 @@ import asyncio
 import sys
 from pathlib import Path
 
-from desktop_app.core.api import MessagesClient
+from desktop_app.core.api.client import MessagesClient
 from desktop_app.core.catalog import Catalog
-from desktop_app.core.conversation import Conversation, TurnStatus
-from desktop_app.core.events import ContentBlockStopEvent
-from desktop_app.core.request import MessageRequest
-from desktop_app.core.store import HistoryStore
+from desktop_app.core.conversation.model import Conversation, TurnStatus
+from desktop_app.core.history.store import HistoryStore
+from desktop_app.core.wire.events import ContentBlockStopEvent
+from desktop_app.core.wire.request import MessageRequest
 from desktop_app.offline.server import DEMO_API_KEY
 
 

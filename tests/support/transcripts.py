@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).resolve().parent.parent / "core" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def recorded(name: str) -> bytes:
-    """A recorded transcript from ``tests/core/fixtures/<name>.sse``."""
+    """A recorded transcript from ``tests/fixtures/<name>.sse``."""
     return (FIXTURES / f"{name}.sse").read_bytes()
 
 

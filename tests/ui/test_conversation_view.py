@@ -10,11 +10,12 @@ import pytest
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QMainWindow
 
-from desktop_app.core.conversation import Conversation, Turn, TurnStatus
-from desktop_app.core.messages import Message, TextBlock
-from desktop_app.ui.conversation_model import ConversationModel
-from desktop_app.ui.conversation_view import BATCH, OLDER_BATCH, PAGE, ConversationView
-from desktop_app.ui.message_widget import MessageWidget
+from desktop_app.core.conversation.model import Conversation, Turn, TurnStatus
+from desktop_app.core.wire.blocks import TextBlock
+from desktop_app.core.wire.message import Message
+from desktop_app.ui.chat.conversation_model import ConversationModel
+from desktop_app.ui.chat.conversation_view import BATCH, OLDER_BATCH, PAGE, ConversationView
+from desktop_app.ui.chat.message_widget import MessageWidget
 from tests.support.qt import eventually
 
 ANSWER = (

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop_app.app import AppContext
-from desktop_app.core.conversation import TurnStatus
+from desktop_app.core.conversation.model import TurnStatus
 from desktop_app.core.paths import AppPaths
-from desktop_app.ui import messages
-from desktop_app.ui.history import ConversationRole
+from desktop_app.ui import notify
+from desktop_app.ui.app_context import AppContext
+from desktop_app.ui.history.conversation_list_model import ConversationRole
 from desktop_app.ui.main_window import MainWindow
 from tests.support.offline import Fault, FaultyServer
 from tests.support.qt import arm, eventually, wait
@@ -33,7 +33,7 @@ class Windows:
         self.open: list[MainWindow] = []
 
     def start(self) -> MainWindow:
-        messages.bridge.reset()
+        notify.bridge.reset()
         context = AppContext(self.paths)
         context.api_key.use_for_session(KEY)
         context.settings.update(base_url=self.server.base_url, model="claude-haiku-4-5")
@@ -58,7 +58,7 @@ def windows(
     yield made
     for window in list(made.open):
         made.stop(window)
-    messages.bridge.reset()
+    notify.bridge.reset()
 
 
 def test_conversation_reopens_after_a_restart(
@@ -189,8 +189,8 @@ def test_export_and_import_from_the_window(
 ) -> None:
     window = windows.start()
     send(window, qloop, "export me, please")
-    shown: list[messages.UserMessage] = []
-    messages.bridge.shown.connect(shown.append)
+    shown: list[notify.UserMessage] = []
+    notify.bridge.shown.connect(shown.append)
 
     target = tmp_path / "chat.json"
     window.choose_export_path = lambda _suggested: str(target)  # type: ignore[method-assign, assignment]
@@ -303,15 +303,15 @@ def test_a_failed_turn_can_be_removed(
 def test_a_damaged_history_is_kept_and_a_fresh_one_used(
     windows: Windows, qloop: asyncio.AbstractEventLoop, paths: AppPaths
 ) -> None:
-    from desktop_app.core.store import STORE_NAME
+    from desktop_app.core.history.files import STORE_NAME
 
     damaged = paths.data / STORE_NAME
     damaged.write_bytes(b"this is not a database" * 100)
     before = damaged.read_bytes()
-    shown: list[messages.UserMessage] = []
-    messages.bridge.shown.connect(shown.append)
+    shown: list[notify.UserMessage] = []
+    notify.bridge.shown.connect(shown.append)
     window = windows.start()
-    assert any(m.level is messages.Level.WARNING for m in shown), shown
+    assert any(m.level is notify.Level.WARNING for m in shown), shown
     reply = send(window, qloop, "still works")
     assert reply.status is TurnStatus.DONE
     assert damaged.read_bytes() == before

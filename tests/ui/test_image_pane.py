@@ -20,14 +20,19 @@ from PySide6.QtWidgets import QApplication, QListView, QPushButton, QWidget
 from desktop_app.core import images
 from desktop_app.core.catalog import Catalog, ModelInfo
 from desktop_app.core.images import PreparedImage, prepare_image
-from desktop_app.ui import attachments, messages
-from desktop_app.ui.attachments import (
+from desktop_app.ui import notify
+from desktop_app.ui.attachments import attachment_model, image_drop_pane
+from desktop_app.ui.attachments.attachment_model import (
     AttachmentModel,
     AttachmentRole,
     AttachmentStatus,
     format_size,
 )
-from desktop_app.ui.image_pane import WEB_IMAGE_MESSAGE, ImageDropPane, error_colour
+from desktop_app.ui.attachments.image_drop_pane import (
+    WEB_IMAGE_MESSAGE,
+    ImageDropPane,
+    error_colour,
+)
 from tests.support.qt import arm, wait
 
 
@@ -100,18 +105,18 @@ def pane(qtbot: Any, qloop: asyncio.AbstractEventLoop, opus: ModelInfo) -> Itera
 
 
 @pytest.fixture
-def shown() -> Iterator[list[messages.UserMessage]]:
+def shown() -> Iterator[list[notify.UserMessage]]:
     """Messages sent through the bridge during the test."""
-    got: list[messages.UserMessage] = []
+    got: list[notify.UserMessage] = []
 
-    def record(message: messages.UserMessage) -> None:
+    def record(message: notify.UserMessage) -> None:
         got.append(message)
 
-    messages.bridge.flush()
-    messages.bridge.shown.connect(record)
+    notify.bridge.flush()
+    notify.bridge.shown.connect(record)
     yield got
-    messages.bridge.shown.disconnect(record)
-    messages.bridge.reset()
+    notify.bridge.shown.disconnect(record)
+    notify.bridge.reset()
 
 
 @pytest.fixture
@@ -223,7 +228,7 @@ def test_roles_describe_a_ready_image(
     assert tooltip.splitlines()[:2] == ["photo.jpg", index.data(AttachmentRole.DIMENSIONS)]
     thumbnail = index.data(Qt.ItemDataRole.DecorationRole)
     assert isinstance(thumbnail, QImage)
-    assert max(thumbnail.width(), thumbnail.height()) == attachments.THUMBNAIL_SIZE
+    assert max(thumbnail.width(), thumbnail.height()) == attachment_model.THUMBNAIL_SIZE
     assert model.total_tokens() == result.estimated_tokens
 
 
@@ -318,15 +323,14 @@ def test_a_qt_image_in_the_drag_is_encoded_off_the_ui_thread(
     pane: ImageDropPane, qloop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     threads: list[int] = []
-    from desktop_app.ui import image_pane
 
-    original = image_pane.encode_png
+    original = image_drop_pane.encode_png
 
     def recording(image: QImage) -> bytes:
         threads.append(threading.get_ident())
         return original(image)
 
-    monkeypatch.setattr(image_pane, "encode_png", recording)
+    monkeypatch.setattr(image_drop_pane, "encode_png", recording)
     image = QImage(300, 100, QImage.Format.Format_ARGB32)
     image.fill(QColor(20, 120, 200, 128))
     mime = QMimeData()
@@ -357,7 +361,7 @@ def test_a_data_url_drop_is_decoded_locally(
 def test_a_remote_only_drop_is_refused_with_a_message_and_no_download(
     pane: ImageDropPane,
     qloop: asyncio.AbstractEventLoop,
-    shown: list[messages.UserMessage],
+    shown: list[notify.UserMessage],
     no_network: list[object],
 ) -> None:
     changed = []
@@ -371,7 +375,7 @@ def test_a_remote_only_drop_is_refused_with_a_message_and_no_download(
     assert pane.model.rowCount() == 0
     assert not pane.is_busy()
     settle(qloop, pane)
-    assert [(m.level, m.text) for m in shown] == [(messages.Level.WARNING, WEB_IMAGE_MESSAGE)]
+    assert [(m.level, m.text) for m in shown] == [(notify.Level.WARNING, WEB_IMAGE_MESSAGE)]
     assert no_network == []
     assert changed == []
 
@@ -428,7 +432,7 @@ def test_pasting_copied_files_attaches_them(
 
 
 def test_paste_without_an_image_attaches_nothing(
-    pane: ImageDropPane, clipboard: Any, shown: list[messages.UserMessage]
+    pane: ImageDropPane, clipboard: Any, shown: list[notify.UserMessage]
 ) -> None:
     clipboard.setText("only words")
     assert not pane.paste_from_clipboard()
@@ -631,7 +635,7 @@ def test_preparation_runs_off_the_ui_thread(
 
     monkeypatch.setattr(images, "prepare_image", recorded("prepare", prepare_image))
     monkeypatch.setattr(
-        attachments, "make_thumbnail", recorded("thumbnail", attachments.make_thumbnail)
+        attachment_model, "make_thumbnail", recorded("thumbnail", attachment_model.make_thumbnail)
     )
     pane.add_bytes("photo.jpg", big_jpeg)
     pane.add_bytes("again.jpg", big_jpeg)

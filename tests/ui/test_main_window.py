@@ -17,11 +17,11 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 
-from desktop_app.app import AppContext
-from desktop_app.core.conversation import TurnStatus
+from desktop_app.core.conversation.model import TurnStatus
 from desktop_app.core.paths import AppPaths
-from desktop_app.ui import messages
-from desktop_app.ui.conversation_model import ConversationModel
+from desktop_app.ui import notify
+from desktop_app.ui.app_context import AppContext
+from desktop_app.ui.chat.conversation_model import ConversationModel
 from desktop_app.ui.main_window import MainWindow
 from tests.conftest import MemoryKeyring
 from tests.support.offline import Fault, FaultyServer
@@ -47,7 +47,7 @@ STABLE_NAMES = [
 def window(
     qtbot: Any, qloop: asyncio.AbstractEventLoop, paths: AppPaths, server: FaultyServer
 ) -> Iterator[MainWindow]:
-    messages.bridge.reset()
+    notify.bridge.reset()
     context = AppContext(paths)
     context.api_key.use_for_session(KEY)
     context.settings.update(base_url=server.base_url, model="claude-haiku-4-5")
@@ -57,7 +57,7 @@ def window(
     yield win
     win.close()
     qloop.run_until_complete(win.aclose())
-    messages.bridge.reset()
+    notify.bridge.reset()
 
 
 def png_bytes(size: tuple[int, int], color: tuple[int, int, int] = (10, 120, 200)) -> bytes:
@@ -315,7 +315,7 @@ def test_switching_model_prepares_images_again(
 def test_no_key_offers_the_demo_and_keeps_the_draft(
     qtbot: Any, qloop: asyncio.AbstractEventLoop, paths: AppPaths
 ) -> None:
-    messages.bridge.reset()
+    notify.bridge.reset()
     context = AppContext(paths)
     win = MainWindow(context)
     qtbot.addWidget(win)
@@ -336,7 +336,7 @@ def test_no_key_offers_the_demo_and_keeps_the_draft(
     finally:
         win.close()
         qloop.run_until_complete(win.aclose())
-        messages.bridge.reset()
+        notify.bridge.reset()
 
 
 def test_settings_persist_and_the_key_is_in_no_file(
@@ -421,7 +421,9 @@ def test_showing_the_window_loads_neither_the_http_nor_the_image_stack() -> None
     # roughly double the start-up time.
     heavy = ("httpx", "PIL", "keyring", "anyio", "markdown_it", "pygments")
     assert heavy[0] in _loaded_after("import httpx", heavy)  # the probe sees imports
-    statement = "import desktop_app.gui, desktop_app.app, desktop_app.ui.main_window"
+    statement = (
+        "import desktop_app.ui.launch, desktop_app.ui.app_context, desktop_app.ui.main_window"
+    )
     assert _loaded_after(statement, heavy) == []
 
 
@@ -435,7 +437,7 @@ def test_the_warm_up_loads_what_the_first_reply_needs() -> None:
         "pygments",
         "desktop_app.offline.server",
     )
-    statement = "from desktop_app.gui import _warm_up; _warm_up()"
+    statement = "from desktop_app.ui.launch import _warm_up; _warm_up()"
     assert _loaded_after(statement, needed) == list(needed)
 
 

@@ -10,8 +10,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextBlock, QTextCursor, QTextDocument, QTextFragment, QTextTable
 
-from desktop_app.core import markdown
-from desktop_app.core.markdown import COPY_SCHEME, escape_plain, render_markdown
+from desktop_app.core.render import markdown
+from desktop_app.core.render.markdown import COPY_SCHEME, escape_plain, render_markdown
 
 MESSAGE = textwrap.dedent("""\
     # Results

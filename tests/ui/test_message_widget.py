@@ -8,10 +8,12 @@ from typing import Any
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QGuiApplication, QTextDocument
 
-from desktop_app.core.conversation import Turn, TurnStatus
-from desktop_app.core.markdown import render_markdown
-from desktop_app.core.messages import Message, TextBlock, ThinkingBlock
-from desktop_app.ui.message_widget import LARGE_MESSAGE, MessageWidget, build_html, split_html
+from desktop_app.core.conversation.model import Turn, TurnStatus
+from desktop_app.core.render.markdown import render_markdown
+from desktop_app.core.render.turn_html import LARGE_MESSAGE, build_html, split_html
+from desktop_app.core.wire.blocks import TextBlock, ThinkingBlock
+from desktop_app.core.wire.message import Message
+from desktop_app.ui.chat.message_widget import MessageWidget
 from tests.support.qt import arm, eventually, wait
 
 

@@ -27,18 +27,19 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from desktop_app.core import secrets
+from desktop_app.core.api.ratelimit import LimitFigures, RateLimitSnapshot
 from desktop_app.core.catalog import Catalog
-from desktop_app.core.ratelimit import LimitFigures, RateLimitSnapshot
 from desktop_app.core.settings import SETTINGS_FILE, Settings, load_settings, save_settings
-from desktop_app.ui import messages, settings_store
-from desktop_app.ui.api_key import ApiKeyState
-from desktop_app.ui.settings_pane import (
+from desktop_app.ui import notify
+from desktop_app.ui.settings import settings_store
+from desktop_app.ui.settings.api_key import ApiKeyState
+from desktop_app.ui.settings.settings_pane import (
     SettingsPane,
     format_stop_sequences,
     parse_stop_sequences,
     rate_limit_summary,
 )
-from desktop_app.ui.settings_store import SettingsStore
+from desktop_app.ui.settings.settings_store import SettingsStore
 from tests.conftest import MemoryKeyring
 from tests.support.qt import arm, wait
 
@@ -89,15 +90,15 @@ TAB_ORDER = [name for name in CONTROLS if not name.endswith("Label")]
 
 
 @pytest.fixture
-def shown(qapp: Any) -> Iterator[list[messages.UserMessage]]:
+def shown(qapp: Any) -> Iterator[list[notify.UserMessage]]:
     """The messages sent to the user during the test."""
-    received: list[messages.UserMessage] = []
-    messages.bridge.reset()
-    messages.bridge.shown.connect(received.append)
-    messages.bridge.flush()
+    received: list[notify.UserMessage] = []
+    notify.bridge.reset()
+    notify.bridge.shown.connect(received.append)
+    notify.bridge.flush()
     yield received
-    messages.bridge.shown.disconnect(received.append)
-    messages.bridge.reset()
+    notify.bridge.shown.disconnect(received.append)
+    notify.bridge.reset()
 
 
 @pytest.fixture
@@ -523,7 +524,7 @@ def test_save_errors_become_user_messages(
     qtbot: QtBot,
     config_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
-    shown: list[messages.UserMessage],
+    shown: list[notify.UserMessage],
     qloop: asyncio.AbstractEventLoop,
 ) -> None:
     def failing_save(directory: Path, settings: Settings) -> None:
@@ -535,7 +536,7 @@ def test_save_errors_become_user_messages(
     store.flush()  # no traceback
     assert [(m.level, m.text) for m in shown] == [
         (
-            messages.Level.ERROR,
+            notify.Level.ERROR,
             f"Could not save settings: Permission denied ({config_dir / SETTINGS_FILE})",
         )
     ]
@@ -550,18 +551,18 @@ def test_save_errors_become_user_messages(
         await asyncio.sleep(0)  # let the done callback run
 
     qloop.run_until_complete(change_and_wait())
-    assert [m.level for m in shown] == [messages.Level.ERROR]
+    assert [m.level for m in shown] == [notify.Level.ERROR]
     assert shown[0].text.startswith("Could not save settings: Permission denied")
 
 
 def test_damaged_settings_file_is_reported_and_kept(
-    config_dir: Path, shown: list[messages.UserMessage]
+    config_dir: Path, shown: list[notify.UserMessage]
 ) -> None:
     (config_dir / SETTINGS_FILE).write_text("{oops", encoding="utf-8")
     store = SettingsStore(config_dir)
     assert store.settings == Settings()
     assert len(shown) == 1
-    assert shown[0].level is messages.Level.WARNING
+    assert shown[0].level is notify.Level.WARNING
     assert "settings.json.corrupt-" in shown[0].text
     assert len(list(config_dir.glob("settings.json.corrupt-*"))) == 1
 
@@ -594,7 +595,7 @@ def test_key_saved_to_keychain_and_never_to_disk(
     key_state: ApiKeyState,
     user_dirs: dict[str, Path],
     caplog: pytest.LogCaptureFixture,
-    shown: list[messages.UserMessage],
+    shown: list[notify.UserMessage],
     store: SettingsStore,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -676,7 +677,7 @@ def test_keychain_unavailable_offers_session_only(
     memory_keyring: MemoryKeyring,
     key_state: ApiKeyState,
     monkeypatch: pytest.MonkeyPatch,
-    shown: list[messages.UserMessage],
+    shown: list[notify.UserMessage],
     user_dirs: dict[str, Path],
     store: SettingsStore,
 ) -> None:
@@ -694,7 +695,7 @@ def test_keychain_unavailable_offers_session_only(
     assert status.text() == (
         "No system keychain is available here: the key will be kept for this session only"
     )
-    assert [m.level for m in shown] == [messages.Level.WARNING]
+    assert [m.level for m in shown] == [notify.Level.WARNING]
     assert "keychain" in shown[0].text
     assert pane.session_key_button.isVisibleTo(pane)
     assert pane.api_key_edit.text() == KEY  # still there for the session button
@@ -738,7 +739,7 @@ def test_environment_key_is_shown(
     catalog: Catalog,
     memory_keyring: MemoryKeyring,
     qloop: asyncio.AbstractEventLoop,
-    shown: list[messages.UserMessage],
+    shown: list[notify.UserMessage],
 ) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     state = ApiKeyState()

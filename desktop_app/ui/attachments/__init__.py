@@ -1,0 +1,1 @@
+"""Attachments in the composer: the attachment model and the drop pane."""

@@ -1,0 +1,1 @@
+"""The conversation on screen: the chat panel, composer, transcript and message widgets."""

@@ -1,0 +1,256 @@
+"""The text of a message: auto-height rich-text views, one or several per message."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QSizeF, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QResizeEvent
+from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QTextEdit, QVBoxLayout, QWidget
+
+from desktop_app.core.render.markdown import COPY_SCHEME
+from desktop_app.ui.throttle import next_turn_timer
+
+
+def follow_link(url: QUrl, code_blocks: Sequence[str]) -> None:
+    """Copy a code block for ``iris-copy:N``; open web and mail links in the system browser."""
+    scheme = url.scheme()
+    if scheme == COPY_SCHEME:
+        try:
+            index = int(url.path() or url.toString().split(":", 1)[1])
+        except ValueError:
+            return
+        if 0 <= index < len(code_blocks):
+            QGuiApplication.clipboard().setText(code_blocks[index])
+    elif scheme in ("http", "https", "mailto"):
+        QDesktopServices.openUrl(url)
+
+
+class AutoHeightBrowser(QTextBrowser):
+    """A read-only, selectable rich-text view as tall as its content.
+
+    Links never navigate inside it: copy links copy, web links open in the system
+    browser only when clicked, and remote resources are never fetched. With
+    ``follow_links`` off, clicks are only reported by ``anchorClicked``.
+    """
+
+    def __init__(self, parent: QWidget | None = None, *, follow_links: bool = True) -> None:
+        """Build the browser."""
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.viewport().setAutoFillBackground(False)
+        # We set the wrap width ourselves (set_text_width): QTextEdit lays the
+        # whole document out again on every resize it takes for a new width, the
+        # first one after a show included, even when the width is unchanged. And
+        # no layout at all until the width is known: a null page size skips it.
+        self.setLineWrapMode(QTextEdit.LineWrapMode.FixedPixelWidth)
+        self.document().setPageSize(QSizeF(0, 0))
+        self.document().setDocumentMargin(2)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self.code_blocks: tuple[str, ...] = ()
+        if follow_links:
+            self.anchorClicked.connect(self._follow_link)
+        # A fixed height, always that of the document, is all layouts need: no
+        # sizeHint override, which would call into Python on every layout pass.
+        self._fit()
+
+    def set_text_width(self, width: int) -> None:
+        """Lay the text out for a view ``width`` pixels wide (before it is shown, say)."""
+        if width > 0 and width != self.lineWrapColumnOrWidth():
+            self.setLineWrapColumnOrWidth(width)
+            self._fit()
+
+    def loadResource(self, type: int, name: QUrl | str) -> Any:
+        """Refuse every external resource: nothing is fetched for a message."""
+        return None
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Re-wrap to a new width and fit the height."""
+        super().resizeEvent(event)
+        # Only a new width needs a new layout; our own height changes must not
+        # re-lay out the whole document on every streamed piece.
+        self.set_text_width(self.viewport().width())
+
+    def _content_height(self) -> int:
+        return math.ceil(self.document().size().height()) + 4
+
+    def _follow_link(self, url: QUrl) -> None:
+        follow_link(url, self.code_blocks)
+
+    def _fit(self, *_args: object) -> None:
+        height = self._content_height()
+        if self.height() != height:
+            self.setFixedHeight(height)
+
+
+class MessageBody(QWidget):
+    """A message's text: one text view, or several stacked for a long reply.
+
+    A long reply is shown in several views ("parts"), each holding about
+    :data:`PART_HTML` characters of HTML: parsing and laying out one part fits in
+    an event-loop turn, while a whole long reply would freeze the window. The
+    first part is filled at once and the others one per turn. Text that streamed
+    in stays until every part is ready, then they replace it in one turn.
+
+    Text is selectable within a part; the message's Copy button copies all of it.
+
+    Signals:
+        link_clicked: A link in any part was clicked (the URL); it is followed.
+        filled: Every part of the HTML last set is on screen.
+    """
+
+    link_clicked = Signal(QUrl)
+    filled = Signal()
+
+    def __init__(self, speaker: str, parent: QWidget | None = None) -> None:
+        """Build an empty body for a message from ``speaker``."""
+        super().__init__(parent)
+        self.setObjectName("messageBody")
+        self._speaker = speaker
+        self.setAccessibleName(f"Message from {speaker}")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(0)
+        self.code_blocks: tuple[str, ...] = ()
+        self._parts: list[AutoHeightBrowser] = []
+        self._pending: tuple[str, ...] = ()  # HTML of the parts still to fill, in order
+        self._incoming: list[AutoHeightBrowser] | None = None  # filled, shown all at once
+        self._plain = False  # the parts show streamed plain text
+        self._timer: QTimer | None = None  # made when a message first needs several parts
+        self.link_clicked.connect(self._follow_link)
+        self._add_part()
+        self._name_parts()
+
+    @property
+    def parts(self) -> list[AutoHeightBrowser]:
+        """The text views shown now, top to bottom."""
+        return list(self._parts)
+
+    @property
+    def filling(self) -> bool:
+        """True while parts are still being filled."""
+        return bool(self._pending) or self._incoming is not None
+
+    def toPlainText(self) -> str:
+        """The text shown, all parts."""
+        return "\n".join(part.toPlainText() for part in self._parts)
+
+    def set_plain_text(self, text: str) -> None:
+        """Show ``text`` as it streams in, in one view."""
+        self._stop_filling()
+        self._keep_parts(1)
+        self._parts[0].setPlainText(text)
+        self._plain = True
+        self._name_parts()
+
+    def append_plain_text(self, text: str) -> None:
+        """Add ``text`` at the end of the streamed text."""
+        cursor = self._parts[-1].textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        cursor.insertText(text)
+
+    def set_html(self, parts: Sequence[str], code_blocks: tuple[str, ...]) -> None:
+        """Show rendered ``parts``: the first in this turn, the others in the next turns.
+
+        While streamed text is on screen and there are several parts, it stays
+        until all are filled (off screen) and then they replace it at once.
+        """
+        self._stop_filling()
+        self.code_blocks = code_blocks
+        for part in self._parts:
+            part.code_blocks = code_blocks
+        pieces = tuple(parts) or ("",)
+        if self._plain and len(pieces) > 1:
+            self._incoming = []
+            self._pending = pieces
+            self._next_turn()
+            return
+        self._plain = False
+        self._keep_parts(1)
+        self._parts[0].setHtml(pieces[0])
+        self._pending = pieces[1:]
+        self._name_parts()
+        if self._pending:
+            self._next_turn()
+        else:
+            self.filled.emit()
+
+    def _fill_next(self) -> None:
+        if not self._pending:
+            if self._incoming is not None:
+                self._swap_in()
+            return
+        part = self._add_part(hidden=self._incoming is not None)
+        part.setHtml(self._pending[0])
+        self._pending = self._pending[1:]
+        if self._incoming is not None:
+            self._incoming.append(part)
+        self._name_parts()
+        if self._pending or self._incoming is not None:
+            self._next_turn()
+        else:
+            self.filled.emit()
+
+    def _swap_in(self) -> None:
+        incoming, self._incoming = self._incoming or [], None
+        self._keep_parts(0)
+        self._parts = incoming
+        self._plain = False
+        for part in incoming:
+            part.show()
+        self._name_parts()
+        self.filled.emit()
+
+    def _add_part(self, *, hidden: bool = False) -> AutoHeightBrowser:
+        part = AutoHeightBrowser(follow_links=False)
+        part.setObjectName("messageBodyPart")
+        part.code_blocks = self.code_blocks
+        part.anchorClicked.connect(self.link_clicked)
+        if self._parts:
+            # Laid out once, for the width it will have, and never again.
+            part.set_text_width(self._parts[0].lineWrapColumnOrWidth())
+        if hidden:
+            part.hide()
+        else:
+            self._parts.append(part)
+        self._layout.addWidget(part)
+        return part
+
+    def _follow_link(self, url: QUrl) -> None:
+        follow_link(url, self.code_blocks)
+
+    def _keep_parts(self, count: int) -> None:
+        for part in self._parts[count:]:
+            self._layout.removeWidget(part)
+            part.hide()
+            part.deleteLater()
+        del self._parts[count:]
+
+    def _next_turn(self) -> None:
+        if self._timer is None:
+            self._timer = next_turn_timer(self, self._fill_next)
+        self._timer.start()
+
+    def _stop_filling(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._pending = ()
+        for part in self._incoming or []:
+            self._layout.removeWidget(part)
+            part.deleteLater()
+        self._incoming = None
+
+    def _name_parts(self) -> None:
+        # Parts still to come count too: a name never changes once given.
+        count = len(self._parts) + (len(self._pending) if self._incoming is None else 0)
+        for i, part in enumerate(self._parts, 1):
+            name = f"Message from {self._speaker}"
+            part.setAccessibleName(name if count == 1 else f"{name}, part {i} of {count}")

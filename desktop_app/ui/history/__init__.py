@@ -1,0 +1,1 @@
+"""The history sidebar: the conversation list model and the sidebar widget."""

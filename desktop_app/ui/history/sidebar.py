@@ -1,0 +1,170 @@
+"""``Sidebar``: new conversation, search, the conversation list, and undo for deletes."""
+
+from __future__ import annotations
+
+import shiboken6
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.core.history.service import HistoryService
+from desktop_app.core.history.store import ConversationSummary, SearchHit
+from desktop_app.ui.asyncslot import async_slot
+from desktop_app.ui.history.conversation_list_model import ConversationListModel, ConversationRole
+
+
+class Sidebar(QWidget):
+    """New conversation, search, the conversation list, and undo for deletes.
+
+    Signals:
+        open_requested: Open a conversation (id, message id to show or None).
+        new_requested: Start a new conversation.
+    """
+
+    open_requested = Signal(int, object)
+    new_requested = Signal()
+
+    def __init__(self, history: HistoryService, parent: QWidget | None = None) -> None:
+        """Build the sidebar on ``history``."""
+        super().__init__(parent)
+        self.setObjectName("historySidebar")
+        self._history = history
+        self._deleted: tuple[int, str] | None = None
+        self.current_id: int | None = None
+
+        self.new_button = QPushButton("New conversation")
+        self.new_button.setObjectName("newConversationButton")
+        self.new_button.setAccessibleName("New conversation")
+        self.new_button.setToolTip("New conversation (Ctrl+N)")
+        self.new_button.clicked.connect(self.new_requested)
+        self.search_edit = QLineEdit()
+        self.search_edit.setObjectName("historySearchEdit")
+        self.search_edit.setAccessibleName("Search all conversations")
+        self.search_edit.setPlaceholderText("Search conversations…")
+        self.search_edit.setClearButtonEnabled(True)
+        self.model = ConversationListModel(self)
+        self.list_view = QListView()
+        self.list_view.setObjectName("conversationList")
+        self.list_view.setAccessibleName("Conversations")
+        self.list_view.setModel(self.model)
+        self.list_view.setWordWrap(True)
+        self.list_view.setUniformItemSizes(False)
+        self.list_view.setEditTriggers(
+            QListView.EditTrigger.EditKeyPressed | QListView.EditTrigger.DoubleClicked
+        )
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.setObjectName("deleteConversationButton")
+        self.delete_button.setAccessibleName("Delete the selected conversation")
+        self.undo_label = QLabel()
+        self.undo_label.setObjectName("undoDeleteLabel")
+        self.undo_label.setWordWrap(True)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setObjectName("undoDeleteButton")
+        self.undo_button.setAccessibleName("Undo delete")
+        self.undo_button.clicked.connect(self._on_undo_clicked)
+        undo_row = QHBoxLayout()
+        undo_row.addWidget(self.undo_label, 1)
+        undo_row.addWidget(self.undo_button)
+        self._undo_timer = QTimer(self)
+        self._undo_timer.setSingleShot(True)
+        self._undo_timer.setInterval(15_000)
+        self._undo_timer.timeout.connect(self._hide_undo)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(200)
+        self._search_timer.timeout.connect(self.refresh)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.new_button)
+        layout.addWidget(self.search_edit)
+        layout.addWidget(self.list_view, 1)
+        layout.addLayout(undo_row)
+        layout.addWidget(self.delete_button)
+        self._hide_undo()
+
+        self.search_edit.textChanged.connect(lambda _t: self._search_timer.start())
+        self.list_view.activated.connect(self._on_activated)
+        self.list_view.clicked.connect(self._on_activated)
+        self.delete_button.clicked.connect(self._on_delete_clicked)
+        self.model.rename_requested.connect(self._on_rename_requested)
+        history.conversations_changed.connect(self.refresh)
+
+    # -- loading -------------------------------------------------------------------------------
+
+    @async_slot()
+    async def refresh(self) -> None:
+        """Reload the list (or the search results)."""
+        query = self.search_edit.text().strip()
+        rows: list[ConversationSummary] | list[SearchHit]
+        if query:
+            rows = await self._history.call(lambda s: s.search(query, 100))
+        else:
+            rows = await self._history.call(lambda s: s.list_conversations(500))
+        if not shiboken6.isValid(self.model):  # the window closed meanwhile
+            return
+        self.model.set_rows(rows)
+        self._select_current()
+
+    def set_current(self, conversation_id: int | None) -> None:
+        """Highlight the open conversation."""
+        self.current_id = conversation_id
+        self._select_current()
+
+    def _select_current(self) -> None:
+        if self.current_id is None:
+            self.list_view.clearSelection()
+            return
+        row = self.model.row_for(self.current_id)
+        if row >= 0:
+            self.list_view.setCurrentIndex(self.model.index(row, 0))
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def _on_activated(self, index: QModelIndex) -> None:
+        conversation_id = index.data(ConversationRole.ID)
+        if conversation_id is not None:
+            self.open_requested.emit(int(conversation_id), index.data(ConversationRole.MESSAGE_ID))
+
+    @async_slot()
+    async def _on_delete_clicked(self) -> None:
+        index = self.list_view.currentIndex()
+        conversation_id = index.data(ConversationRole.ID) if index.isValid() else None
+        if conversation_id is None:
+            return
+        title = str(index.data(Qt.ItemDataRole.EditRole))
+        await self._history.call(lambda s: s.delete(int(conversation_id)))
+        self._deleted = (int(conversation_id), title)
+        self.undo_label.setText(f"Deleted “{title}”.")
+        self.undo_label.show()
+        self.undo_button.show()
+        self._undo_timer.start()
+        if conversation_id == self.current_id:
+            self.new_requested.emit()
+        self._history.conversations_changed.emit()
+
+    @async_slot()
+    async def _on_undo_clicked(self) -> None:
+        if self._deleted is None:
+            return
+        conversation_id, _title = self._deleted
+        await self._history.call(lambda s: s.undelete(conversation_id))
+        self._hide_undo()
+        self._history.conversations_changed.emit()
+        self.open_requested.emit(conversation_id, None)
+
+    def _hide_undo(self) -> None:
+        self._deleted = None
+        self.undo_label.hide()
+        self.undo_button.hide()
+
+    @async_slot(int, str)
+    async def _on_rename_requested(self, conversation_id: int, title: str) -> None:
+        await self._history.call(lambda s: s.rename(conversation_id, title))

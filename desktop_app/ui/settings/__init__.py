@@ -1,0 +1,1 @@
+"""Settings in the window: the settings store, the API key state and the settings pane."""
