@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from desktop_app.core.catalog import Catalog, CatalogError
+    from desktop_app.core.catalog import Catalog
+    from desktop_app.core.errors import CatalogError
 
     if args.temperature is not None and not 0.0 <= args.temperature <= 1.0:
         return _fail(EXIT_USAGE, "--temperature must be between 0 and 1")
@@ -91,7 +92,8 @@ def _run(args: argparse.Namespace) -> int:
 
     content: list[dict[str, Any]] = []
     if args.image:
-        from desktop_app.core.images import ImageError, prepare_image
+        from desktop_app.core.errors import ImageError
+        from desktop_app.core.images import prepare_image
 
         for path in args.image:
             try:

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         The exit code (see the module description).
     """
-    from desktop_app.core.history.errors import StoreUnavailableError
+    from desktop_app.core.errors import StoreUnavailableError
     from desktop_app.core.history.files import current_store_path
     from desktop_app.core.history.store import HistoryStore
     from desktop_app.core.paths import app_paths
@@ -150,7 +150,8 @@ def _export(store: HistoryStore, args: argparse.Namespace) -> None:
 
 
 def _import(store: HistoryStore, path: Path) -> None:
-    from desktop_app.core.history.io import HistoryFormatError, import_json
+    from desktop_app.core.errors import HistoryFormatError
+    from desktop_app.core.history.io import import_json
 
     try:
         raw = path.read_bytes()

@@ -65,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         0 on success, 2 when the input cannot be used, 1 when the output cannot be written.
     """
-    from desktop_app.core.catalog import Catalog, CatalogError
-    from desktop_app.core.images import ImageError, prepare_image
+    from desktop_app.core.catalog import Catalog
+    from desktop_app.core.errors import CatalogError, ImageError
+    from desktop_app.core.images import prepare_image
 
     try:
         catalog = Catalog.load()

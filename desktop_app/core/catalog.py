@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from desktop_app.core.errors import CatalogError
 from desktop_app.core.resources import resource_path
 
 CATALOG_FILE = "models.json"
@@ -107,10 +108,6 @@ class Tier:
 def custom_tier(rpm: Mapping[str, int]) -> Tier:
     """Build the user's own tier from the figures they typed."""
     return Tier(CUSTOM_TIER_ID, "Custom", {k: max(1, int(v)) for k, v in rpm.items()})
-
-
-class CatalogError(ValueError):
-    """The catalog data could not be read."""
 
 
 def _family_of(model_id: str, line: str | None = None) -> str:

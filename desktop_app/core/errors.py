@@ -1,26 +1,44 @@
-"""Everything that can go wrong talking to the Messages API, as one exception tree.
+"""Every error Iris raises on purpose, as one exception tree.
 
-    IrisError
+    IrisError                       str(exc) is always a sentence for people
     ├── ConfigurationError          no key, a bad base URL: fix the setup, not the network
-    └── APIError                    carries status, error_type, request_id, message
-        ├── APIStatusError          the service answered with an HTTP error
-        │   ├── InvalidRequestError         400 invalid_request_error
-        │   ├── AuthenticationError         401 authentication_error
-        │   ├── BillingError                402 billing_error
-        │   ├── PermissionDeniedError       403 permission_error
-        │   ├── NotFoundError               404 not_found_error
-        │   ├── RequestTooLargeError        413 request_too_large
-        │   ├── RateLimitError              429 rate_limit_error
-        │   │   └── SpendLimitError         429 enforced_spend_limit_reached (never retried)
-        │   ├── OverloadedError             529 overloaded_error
-        │   └── ServerError                 5xx api_error and any other status
-        ├── APITimeoutError         no answer in time (connect timeout, 504 timeout_error)
-        ├── APIConnectionError      the network failed before a reply started
-        └── StreamInterruptedError  a reply that had started streaming broke off
+    ├── APIError                    carries status, error_type, request_id, message
+    │   ├── APIStatusError          the service answered with an HTTP error
+    │   │   ├── InvalidRequestError         400 invalid_request_error
+    │   │   ├── AuthenticationError         401 authentication_error
+    │   │   ├── BillingError                402 billing_error
+    │   │   ├── PermissionDeniedError       403 permission_error
+    │   │   ├── NotFoundError               404 not_found_error
+    │   │   ├── RequestTooLargeError        413 request_too_large
+    │   │   ├── RateLimitError              429 rate_limit_error
+    │   │   │   └── SpendLimitError         429 enforced_spend_limit_reached (never retried)
+    │   │   ├── OverloadedError             529 overloaded_error
+    │   │   └── ServerError                 5xx api_error and any other status
+    │   ├── APITimeoutError         no answer in time (connect timeout, 504 timeout_error)
+    │   ├── APIConnectionError      the network failed before a reply started
+    │   └── StreamInterruptedError  a reply that had started streaming broke off
+    ├── ProtocolError               data that is not the Messages API's format (also ValueError)
+    ├── StoreError                  the history store failed
+    │   ├── StoreUnavailableError   the history file cannot be used (carries its path)
+    │   │   ├── CorruptStoreError   damaged, or not an Iris history
+    │   │   └── NewerStoreError     written by a newer Iris
+    │   └── StoreClosedError        the app is closing; the store is already closed
+    ├── HistoryFormatError          an import file is unusable (also ValueError)
+    ├── ImageError                  an image cannot be prepared
+    │   ├── EmptyImageError, UnreadableImageError, NotAnImageError,
+    │   └── TruncatedImageError, UnsupportedImageError, ImageTooLargeError
+    ├── SettingsError               a setting that cannot be used (also ValueError)
+    ├── CatalogError                the model catalog cannot be read (also ValueError)
+    └── KeychainUnavailableError    no usable system keychain (also RuntimeError)
 
-``str(exc)`` is always a sentence for people. No exception's text ever contains
-the API key: messages are built from the service's error text and our own words,
-and :func:`scrub` removes the key from anything that came from elsewhere.
+The classes live here so the tree can be read in one place; the modules that
+raise them re-export them (``images.ImageError`` and so on). A caller that wants
+"anything Iris said no to" catches :class:`IrisError` and shows ``str(exc)``;
+anything else is a bug, and goes to the log through the excepthook.
+
+No exception's text ever contains the API key: messages are built from the
+service's error text and our own words, and :func:`scrub` removes the key from
+anything that came from elsewhere.
 """
 
 from __future__ import annotations
@@ -28,6 +46,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from desktop_app.core.wire.message import Message
 
 
@@ -183,6 +203,83 @@ class StreamInterruptedError(APIError):
         """Build the error carrying the partial reply."""
         super().__init__(message, **kwargs)
         self.partial = partial
+
+
+class ProtocolError(IrisError, ValueError):
+    """The stream or a file carried data that is not the Messages API's format."""
+
+
+class StoreError(IrisError):
+    """The history store failed; the message is written for people."""
+
+
+class StoreUnavailableError(StoreError):
+    """The history file cannot be used.
+
+    Attributes:
+        path: The file that could not be used.
+    """
+
+    def __init__(self, message: str, path: Path) -> None:
+        """Keep the path of the file that could not be used."""
+        super().__init__(message)
+        self.path = path
+
+
+class CorruptStoreError(StoreUnavailableError):
+    """The file is damaged or is not an Iris history database."""
+
+
+class NewerStoreError(StoreUnavailableError):
+    """The file was written by a newer Iris, with a schema this version does not know."""
+
+
+class StoreClosedError(StoreError):
+    """The store was closed (the app is quitting); nothing more can be read or written."""
+
+
+class HistoryFormatError(IrisError, ValueError):
+    """An import file is not usable; the message names the problem and where it is."""
+
+
+class ImageError(IrisError):
+    """An image cannot be prepared; ``str(exc)`` says why, in one sentence."""
+
+
+class EmptyImageError(ImageError):
+    """The input has no bytes at all."""
+
+
+class UnreadableImageError(ImageError):
+    """The file could not be read: it is missing, a folder, or not readable."""
+
+
+class NotAnImageError(ImageError):
+    """The bytes are not a picture in any format Iris recognises."""
+
+
+class TruncatedImageError(ImageError):
+    """A recognised picture whose data is cut short or damaged."""
+
+
+class UnsupportedImageError(ImageError):
+    """A known picture format that cannot be read here (for example HEIC without pillow-heif)."""
+
+
+class ImageTooLargeError(ImageError):
+    """The file, or the pixel count it declares, is beyond what Iris will decode."""
+
+
+class SettingsError(IrisError, ValueError):
+    """A setting was given a value that cannot be used."""
+
+
+class CatalogError(IrisError, ValueError):
+    """The catalog data could not be read."""
+
+
+class KeychainUnavailableError(IrisError, RuntimeError):
+    """No usable OS keychain on this machine (a headless Linux session, say)."""
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

@@ -43,6 +43,15 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from desktop_app.core.catalog import MANY_IMAGES_MAX_SIDE, MANY_IMAGES_THRESHOLD, ImageLimits
+from desktop_app.core.errors import (
+    EmptyImageError,
+    ImageError,
+    ImageTooLargeError,
+    NotAnImageError,
+    TruncatedImageError,
+    UnreadableImageError,
+    UnsupportedImageError,
+)
 
 MAX_BASE64_LENGTH = 5_242_880
 """The service's per-image cap, applied to the base64 text (the safe reading)."""
@@ -106,34 +115,6 @@ _SIGNATURES = (
 # Python's warning filters are process-wide, so the block that silences Pillow's
 # decompression-bomb warning is serialised; resampling and encoding run outside it.
 _DECODE_LOCK = threading.Lock()
-
-
-class ImageError(Exception):
-    """An image cannot be prepared; ``str(exc)`` says why, in one sentence."""
-
-
-class EmptyImageError(ImageError):
-    """The input has no bytes at all."""
-
-
-class UnreadableImageError(ImageError):
-    """The file could not be read: it is missing, a folder, or not readable."""
-
-
-class NotAnImageError(ImageError):
-    """The bytes are not a picture in any format Iris recognises."""
-
-
-class TruncatedImageError(ImageError):
-    """A recognised picture whose data is cut short or damaged."""
-
-
-class UnsupportedImageError(ImageError):
-    """A known picture format that cannot be read here (for example HEIC without pillow-heif)."""
-
-
-class ImageTooLargeError(ImageError):
-    """The file, or the pixel count it declares, is beyond what Iris will decode."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import os
 
+from desktop_app.core.errors import KeychainUnavailableError
+
 SERVICE = "iris-desktop"
 USERNAME = "anthropic-api-key"
 ENV_VAR = "ANTHROPIC_API_KEY"
-
-
-class KeychainUnavailableError(RuntimeError):
-    """No usable OS keychain on this machine (a headless Linux session, say)."""
 
 
 def keychain_available() -> bool:

@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from desktop_app.core.errors import SettingsError
+
 log = logging.getLogger("iris.settings")
 
 SCHEMA_VERSION = 1
@@ -43,10 +45,6 @@ SETTINGS_FILE = "settings.json"
 
 _DEFAULT_CUSTOM_RPM: tuple[tuple[str, int], ...] = (("opus", 20), ("sonnet", 50), ("haiku", 100))
 MAX_CUSTOM_RPM = 1_000_000
-
-
-class SettingsError(ValueError):
-    """A setting was given a value that cannot be used."""
 
 
 @dataclasses.dataclass(frozen=True)

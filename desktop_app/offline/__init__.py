@@ -24,9 +24,9 @@ from desktop_app.offline.validation import OfflineApiError
 __all__ = [
     "DEFAULT_DELAY",
     "DEMO_API_KEY",
-    "OfflineApiError",
     "IncomingRequest",
     "MessagesHandler",
+    "OfflineApiError",
     "OfflineServer",
     "SseEvent",
 ]

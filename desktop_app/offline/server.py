@@ -300,7 +300,9 @@ class MessagesHandler(BaseHTTPRequestHandler):
                 self.abort_connection()
             else:
                 self.send_api_error(
-                    OfflineApiError(500, "api_error", f"Internal error in the offline server: {exc!r}")
+                    OfflineApiError(
+                        500, "api_error", f"Internal error in the offline server: {exc!r}"
+                    )
                 )
 
     def _read_body(self) -> bytes:
@@ -318,7 +320,9 @@ class MessagesHandler(BaseHTTPRequestHandler):
         if length > MAX_BODY_BYTES:
             # The body stays unread, so this connection cannot carry another request.
             self.close_connection = True
-            raise OfflineApiError(413, "request_too_large", "Request exceeds the maximum allowed size.")
+            raise OfflineApiError(
+                413, "request_too_large", "Request exceeds the maximum allowed size."
+            )
         return self.rfile.read(length) if length > 0 else b""
 
     # -- routing (the hook for subclasses) -------------------------------------------------

@@ -29,12 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import __version__
-from desktop_app.core.history.io import (
-    HistoryFormatError,
-    export_json,
-    export_markdown,
-    import_json,
-)
+from desktop_app.core.errors import HistoryFormatError, StoreClosedError
+from desktop_app.core.history.io import export_json, export_markdown, import_json
 from desktop_app.core.history.store import HistoryStore
 from desktop_app.ui import notify
 from desktop_app.ui.app_context import AppContext
@@ -339,7 +335,7 @@ class MainWindow(QMainWindow):
 
     async def aclose(self) -> None:
         """Save the draft, stop image workers, close HTTP clients and the demo server."""
-        with contextlib.suppress(asyncio.CancelledError):  # the history was already closed
+        with contextlib.suppress(StoreClosedError):  # the history was already closed
             await self.chat.flush_draft()
         await self.chat.image_pane.aclose()
         await self.context.aclose()

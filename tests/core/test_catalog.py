@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.core.catalog import Catalog, CatalogError, custom_tier
+from desktop_app.core.catalog import Catalog, custom_tier
+from desktop_app.core.errors import CatalogError
 
 
 def test_seed_models_and_limits() -> None:

@@ -16,17 +16,16 @@ from PIL import Image, features
 
 from desktop_app.core import images
 from desktop_app.core.catalog import Catalog, ImageLimits
-from desktop_app.core.images import (
+from desktop_app.core.errors import (
     EmptyImageError,
     ImageError,
     ImageTooLargeError,
     NotAnImageError,
-    PreparedImage,
     TruncatedImageError,
     UnreadableImageError,
     UnsupportedImageError,
-    prepare_image,
 )
+from desktop_app.core.images import PreparedImage, prepare_image
 from tests.cli.test_image import JSON_KEYS
 from tests.support import image_corpus as corpus
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from desktop_app.core.errors import SettingsError
 from desktop_app.core.settings import (
     MIGRATIONS,
     SCHEMA_VERSION,
     SETTINGS_FILE,
     Settings,
-    SettingsError,
     is_valid_base_url,
     load_settings,
     migrate,

@@ -29,6 +29,7 @@ from pytestqt.qtbot import QtBot
 from desktop_app.core import secrets
 from desktop_app.core.api.ratelimit import LimitFigures, RateLimitSnapshot
 from desktop_app.core.catalog import Catalog
+from desktop_app.core.errors import KeychainUnavailableError
 from desktop_app.core.settings import SETTINGS_FILE, Settings, load_settings, save_settings
 from desktop_app.ui import notify
 from desktop_app.ui.settings import settings_store
@@ -682,7 +683,7 @@ def test_keychain_unavailable_offers_session_only(
     store: SettingsStore,
 ) -> None:
     def no_keychain(key: str) -> None:
-        raise secrets.KeychainUnavailableError("No system keychain is available.")
+        raise KeychainUnavailableError("No system keychain is available.")
 
     monkeypatch.setattr(secrets, "store_api_key", no_keychain)
     status = child(pane, "keyStatusLabel")

@@ -40,19 +40,14 @@ from desktop_app.core.errors import (
     APIError,
     APITimeoutError,
     ConfigurationError,
+    ProtocolError,
     SpendLimitError,
     StreamInterruptedError,
     error_for_status,
     error_from_event,
     scrub,
 )
-from desktop_app.core.wire.events import (
-    ErrorEvent,
-    MessageAccumulator,
-    ProtocolError,
-    StreamEvent,
-    parse_events,
-)
+from desktop_app.core.wire.events import ErrorEvent, MessageAccumulator, StreamEvent, parse_events
 from desktop_app.core.wire.message import Message
 from desktop_app.core.wire.request import (
     DEFAULT_API_VERSION,

@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from desktop_app.core.history.errors import NewerStoreError, StoreUnavailableError
+from desktop_app.core.errors import NewerStoreError, StoreUnavailableError
 from desktop_app.core.history.store import HistoryStore
 
 STORE_NAME = "history.sqlite3"

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
+from desktop_app.core.errors import HistoryFormatError
 from desktop_app.core.history.store import HistoryStore
 from desktop_app.core.wire.message import Message
 
@@ -26,10 +27,6 @@ FORMAT_NAME = "iris-conversation"
 FORMAT_VERSION = 1
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 _MESSAGE_FIELDS = ("id", "stop_reason", "stop_sequence", "stop_details", "usage")
-
-
-class HistoryFormatError(ValueError):
-    """An import file is not usable; the message names the problem and where it is."""
 
 
 # Export --------------------------------------------------------------------------

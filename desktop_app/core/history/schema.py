@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
-from desktop_app.core.history.errors import CorruptStoreError
+from desktop_app.core.errors import CorruptStoreError
 from desktop_app.core.wire.message import Message
 
 SCHEMA_VERSION = 2

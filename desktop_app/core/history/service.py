@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from desktop_app.core.errors import StoreClosedError
 from desktop_app.core.history.files import open_or_start_fresh
 from desktop_app.core.history.store import HistoryStore
 from desktop_app.core.observable import Event
@@ -62,19 +63,18 @@ class HistoryService:
         """Run ``fn(store)`` on the store's thread and return its result.
 
         Raises:
-            asyncio.CancelledError: The app is closing and the store is closed; a
-                slot still waiting for it simply stops.
+            StoreClosedError: The app is closing and the store is closed.
         """
         await self.open()
         store = self._store
         if store is None or self._closed:
-            raise asyncio.CancelledError
+            raise StoreClosedError("The history is closed.")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, fn, store)
 
     async def _run(self, fn: Callable[[], T]) -> T:
         if self._closed:
-            raise asyncio.CancelledError
+            raise StoreClosedError("The history is closed.")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     async def last_conversation(self) -> int | None:

@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import Any, NamedTuple, Self
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
-from desktop_app.core.history.errors import CorruptStoreError, NewerStoreError
+from desktop_app.core.errors import CorruptStoreError, NewerStoreError
 from desktop_app.core.history.reply_writer import WRITE_INTERVAL, ReplyWriter
 from desktop_app.core.history.schema import (
     MIGRATIONS,

@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple, TypeAlias
 
+from desktop_app.core.errors import ProtocolError
 from desktop_app.core.wire.blocks import (
     ContentBlock,
     OtherBlock,
@@ -25,11 +26,6 @@ from desktop_app.core.wire.blocks import (
 )
 from desktop_app.core.wire.message import Message, Usage
 from desktop_app.core.wire.sse import ServerSentEvent
-
-
-class ProtocolError(ValueError):
-    """The stream carried data that is not the Messages API's event format."""
-
 
 # -- deltas -------------------------------------------------------------------------------
 

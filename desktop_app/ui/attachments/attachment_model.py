@@ -26,6 +26,7 @@ from PySide6.QtGui import QImage
 from shiboken6 import Shiboken
 
 from desktop_app.core.catalog import MANY_IMAGES_THRESHOLD, ImageLimits, ModelInfo
+from desktop_app.core.errors import ImageError
 
 if TYPE_CHECKING:
     from desktop_app.core.images import PreparedImage
@@ -203,7 +204,7 @@ def _work(
             loaded = data = load()
         # Looked up at call time, so tests can wrap it.
         prepared = images.prepare_image(data, limits, images_in_request=images_in_request)
-    except images.ImageError as exc:
+    except ImageError as exc:
         return _Outcome(loaded, error=_for_people(str(exc), name))
     return _Outcome(loaded, prepared, make_thumbnail(prepared.data))
 

@@ -120,7 +120,7 @@ def encode_png(image: QImage) -> bytes:
     saved = writer.write(image)
     buffer.close()
     if not saved or array.isEmpty():
-        from desktop_app.core.images import NotAnImageError
+        from desktop_app.core.errors import NotAnImageError
 
         raise NotAnImageError(f"The picture could not be encoded as PNG: {writer.errorString()}.")
     return bytes(array.data())

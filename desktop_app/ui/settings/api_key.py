@@ -24,6 +24,7 @@ from typing import Any, Literal
 from PySide6.QtCore import QObject, Signal
 
 from desktop_app.core import secrets
+from desktop_app.core.errors import KeychainUnavailableError
 from desktop_app.ui import notify
 
 KeySource = Literal["environment", "keychain", "session"]
@@ -54,7 +55,7 @@ def _store(key: str) -> bool:
     """Store ``key``; False when there is no keychain. Blocking."""
     try:
         secrets.store_api_key(key)
-    except secrets.KeychainUnavailableError:
+    except KeychainUnavailableError:
         return False
     return True
 

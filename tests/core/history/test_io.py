@@ -9,12 +9,8 @@ from typing import Any
 import pytest
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
-from desktop_app.core.history.io import (
-    HistoryFormatError,
-    export_json,
-    export_markdown,
-    import_json,
-)
+from desktop_app.core.errors import HistoryFormatError
+from desktop_app.core.history.io import export_json, export_markdown, import_json
 from desktop_app.core.history.store import HistoryStore
 from desktop_app.core.wire.blocks import TextBlock, ThinkingBlock
 from desktop_app.core.wire.message import Message, Usage

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core.conversation.model import Conversation, Turn, TurnStatus
-from desktop_app.core.history.errors import CorruptStoreError, NewerStoreError
+from desktop_app.core.errors import CorruptStoreError, NewerStoreError
 from desktop_app.core.history.files import current_store_path, open_or_start_fresh
 from desktop_app.core.history.schema import SCHEMA_VERSION
 from desktop_app.core.history.store import HistoryStore

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from desktop_app.core.errors import ProtocolError
 from desktop_app.core.wire.blocks import (
     OtherBlock,
     RedactedThinkingBlock,
@@ -20,7 +21,6 @@ from desktop_app.core.wire.events import (
     ErrorEvent,
     MessageAccumulator,
     PingEvent,
-    ProtocolError,
     TextDelta,
     UnknownDelta,
     UnknownEvent,
