@@ -14,10 +14,12 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from desktop_app.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from desktop_app.core.conversation.model import TurnStatus
 
 if TYPE_CHECKING:
-    from desktop_app.core.catalog import ModelInfo
-    from desktop_app.core.wire.message import Message
+    from desktop_app.core.conversation.runner import RunFinished
+    from desktop_app.core.engine import DemoServer
+    from desktop_app.core.wire.blocks import ContentBlock
 
 
 def add_parser(subparsers: Any) -> None:
@@ -90,7 +92,8 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(EXIT_USAGE, str(exc))
     model = catalog.get(args.model or catalog.default_model)
 
-    content: list[dict[str, Any]] = []
+    attachments: list[ContentBlock] = []
+    notes: list[str] = []
     if args.image:
         from desktop_app.core.errors import ImageError
         from desktop_app.core.images import prepare_image
@@ -102,16 +105,11 @@ def _run(args: argparse.Namespace) -> int:
                 return _fail(EXIT_USAGE, f"{path}: {exc}")
             except OSError as exc:
                 return _fail(EXIT_USAGE, f"{path}: could not read the file ({exc.strerror})")
-            content.append(prepared.to_content_block())
-    if prompt:
-        content.append({"type": "text", "text": prompt})
+            attachments.append(prepared.to_content_block())
+            notes.append(prepared.summary())
 
     if args.demo:
-        from desktop_app.offline.server import DEMO_API_KEY, OfflineServer
-
-        # No artificial pacing: on the command line the answer matters, not the show.
-        with OfflineServer(delay=0.0) as server:
-            return _ask(args, model, content, DEMO_API_KEY, server.base_url)
+        return _ask(args, model.id, prompt, attachments, notes, None)
 
     from desktop_app.core.secrets import load_api_key
 
@@ -122,86 +120,95 @@ def _run(args: argparse.Namespace) -> int:
             "no API key: set ANTHROPIC_API_KEY or save a key in the Iris app, "
             "or try the offline demo with --demo",
         )
-    return _ask(args, model, content, key, None)
+    return _ask(args, model.id, prompt, attachments, notes, key)
 
 
 def _ask(
     args: argparse.Namespace,
-    model: ModelInfo,
-    content: list[dict[str, Any]],
-    api_key: str,
-    base_url: str | None,
+    model_id: str,
+    prompt: str,
+    attachments: list[ContentBlock],
+    notes: list[str],
+    api_key: str | None,
 ) -> int:
-    from desktop_app.core.api.client import MessagesClient
-    from desktop_app.core.errors import APIError, ConfigurationError, StreamInterruptedError
+    from desktop_app.core.conversation.memory import MemoryHistory
+    from desktop_app.core.conversation.model import user_turn
+    from desktop_app.core.conversation.notices import stop_notice
+    from desktop_app.core.conversation.runner import ReplyProgress, RetryScheduled, RunEvent
+    from desktop_app.core.conversation.session import ConversationSession
+    from desktop_app.core.engine import Engine
+    from desktop_app.core.errors import APIError, ConfigurationError
+    from desktop_app.core.paths import app_paths
+    from desktop_app.core.settings import Settings
     from desktop_app.core.wire.events import ContentBlockDeltaEvent, TextDelta
-    from desktop_app.core.wire.request import MessageRequest
 
-    request = MessageRequest(
-        model=model.id,
-        messages=[{"role": "user", "content": content}],
+    # The same settings-to-request mapping as the window, from the command's options.
+    settings = Settings(
+        model=model_id,
         max_tokens=args.max_tokens,
-        system=args.system,
+        system_prompt=args.system or "",
         temperature=args.temperature,
-        cache=args.cache,
+        prompt_caching=args.cache,
     )
+    engine = Engine(
+        app_paths(), settings, demo=args.demo, start_demo=_start_demo, with_history=False
+    )
+    engine.set_api_key(api_key)
+    session = ConversationSession(MemoryHistory())
+    turn = session.add_prompt(user_turn(prompt, attachments, notes))
     out = sys.stdout
 
-    async def main() -> Message:
-        async with MessagesClient(api_key, base_url=base_url) as client:
-
-            def on_retry(notice: Any) -> None:
-                sys.stderr.write(
-                    f"iris: {notice.error.kind}; retrying in {notice.delay:.1f}s "
-                    f"(attempt {notice.attempt})\n"
-                )
-
-            async with client.stream(request, model, on_retry=on_retry) as stream:
-                async for event in stream:
-                    if (
-                        not args.json
-                        and isinstance(event, ContentBlockDeltaEvent)
-                        and isinstance(event.delta, TextDelta)
-                    ):
-                        out.write(event.delta.text)
-                        out.flush()
-                return stream.message
-
-    try:
-        message = asyncio.run(main())
-    except StreamInterruptedError as exc:
-        if args.json and exc.partial is not None:
-            _print_json(out, exc.partial.to_dict())
-        else:
-            out.write("\n")
+    def on_event(event: RunEvent) -> None:
+        if isinstance(event, RetryScheduled):
+            notice = event.notice
+            sys.stderr.write(
+                f"iris: {notice.error.kind}; retrying in {notice.delay:.1f}s "
+                f"(attempt {notice.attempt})\n"
+            )
+        elif (
+            not args.json
+            and isinstance(event, ReplyProgress)
+            and isinstance(event.event, ContentBlockDeltaEvent)
+            and isinstance(event.event.delta, TextDelta)
+        ):
+            out.write(event.event.delta.text)
             out.flush()
-        return _fail(EXIT_FAILURE, exc.summary())
-    except ConfigurationError as exc:
-        return _fail(EXIT_USAGE, str(exc))
-    except APIError as exc:
-        return _fail(EXIT_FAILURE, exc.summary())
 
-    if args.json:
+    async def main() -> RunFinished:
+        try:
+            return await engine.runner().run(session, turn, engine.options(), on_event)
+        finally:
+            await engine.aclose()
+
+    finished = asyncio.run(main())
+    reply = finished.reply
+    message = reply.message if reply is not None else None
+    error = finished.error
+    if args.json and message is not None:
         _print_json(out, message.to_dict())
-    else:
-        if not message.text.endswith("\n"):
-            out.write("\n")
+    elif message is not None and not message.text.endswith("\n"):
+        out.write("\n")
         out.flush()
-    _note_stop_reason(message)
+    if isinstance(error, ConfigurationError):
+        return _fail(EXIT_USAGE, str(error))
+    if isinstance(error, APIError):
+        return _fail(EXIT_FAILURE, error.summary())
+    if finished.status is TurnStatus.FAILED:
+        return _fail(EXIT_FAILURE, turn.error or "the message could not be sent")
+    if message is not None:
+        notice = stop_notice(message)
+        if notice is not None:
+            sys.stderr.write(f"iris: {notice.text}\n")
     return EXIT_OK
+
+
+def _start_demo() -> tuple[DemoServer, str]:
+    from desktop_app.offline.server import start_demo
+
+    # No artificial pacing: on the command line the answer matters, not the show.
+    return start_demo(delay=0.0)
 
 
 def _print_json(out: TextIO, payload: dict[str, Any]) -> None:
     out.write(json.dumps(payload, ensure_ascii=False) + "\n")
     out.flush()
-
-
-def _note_stop_reason(message: Message) -> None:
-    if message.stop_reason == "max_tokens":
-        sys.stderr.write("iris: the reply stopped at the --max-tokens limit\n")
-    elif message.stop_reason == "refusal":
-        details = message.stop_details or {}
-        explanation = details.get("explanation") or "the model declined to answer"
-        sys.stderr.write(f"iris: refused: {explanation}\n")
-    elif message.stop_reason == "model_context_window_exceeded":
-        sys.stderr.write("iris: the conversation is longer than the model's context window\n")

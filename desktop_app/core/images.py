@@ -52,6 +52,7 @@ from desktop_app.core.errors import (
     UnreadableImageError,
     UnsupportedImageError,
 )
+from desktop_app.core.wire.blocks import Base64Source, ImageBlock
 
 MAX_BASE64_LENGTH = 5_242_880
 """The service's per-image cap, applied to the base64 text (the safe reading)."""
@@ -183,16 +184,18 @@ class PreparedImage:
             "notes": list(self.notes),
         }
 
-    def to_content_block(self) -> dict[str, Any]:
-        """Return the Messages API ``image`` content block carrying this image."""
-        return {
-            "type": "image",
-            "source": {
-                "type": "base64",
-                "media_type": self.media_type,
-                "data": base64.b64encode(self.data).decode("ascii"),
-            },
-        }
+    def to_content_block(self) -> ImageBlock:
+        """Return the ``image`` content block carrying this image."""
+        return ImageBlock(
+            Base64Source(self.media_type, base64.b64encode(self.data).decode("ascii"))
+        )
+
+    def summary(self) -> str:
+        """``4032×3024 → 2000×1500 image/jpeg, ≈4,000 tokens``: shown under the turn."""
+        return (
+            f"{self.original_width}×{self.original_height} → {self.width}×{self.height} "
+            f"{self.media_type}, ≈{self.estimated_tokens:,} tokens"
+        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -677,3 +677,8 @@ class OfflineServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def start_demo(delay: float = DEFAULT_DELAY) -> tuple[OfflineServer, str]:
+    """Start a demo server on loopback; return it and the key it accepts."""
+    return OfflineServer(delay=delay).start(), DEMO_API_KEY

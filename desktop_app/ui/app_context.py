@@ -1,33 +1,35 @@
-"""The composition root: paths, settings, key, catalog and engine, wired once.
+"""``AppContext``: the window's adapter over the core's :class:`Engine`.
 
-This is the one place that reads the environment and decides between the real
-API and the built-in offline demo.
+The engine (Qt-free) owns the catalog, limiter, history and HTTP clients. This
+adapter adds what only the window has: the settings store and the key state (Qt
+objects that save off the UI thread), and Qt signals for the engine's events.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop_app.core.api.ratelimit import RateLimiter, RateLimitSnapshot
-from desktop_app.core.catalog import Catalog, Tier, custom_tier
-from desktop_app.core.errors import APIError, ConfigurationError
+from desktop_app.core.api.ratelimit import RateLimiter
+from desktop_app.core.catalog import Catalog
+from desktop_app.core.conversation.options import RequestOptions
+from desktop_app.core.conversation.runner import TurnRunner
+from desktop_app.core.engine import DemoServer, Engine
 from desktop_app.core.history.service import HistoryService
 from desktop_app.core.paths import AppPaths
 from desktop_app.ui.settings.api_key import ApiKeyState
 from desktop_app.ui.settings.settings_store import SettingsStore
 
 if TYPE_CHECKING:
-    # Both load on first use: httpx is not needed to show the window, and the
-    # server is not needed with a key.
+    # httpx loads on first use, not at start-up.
     from desktop_app.core.api.client import MessagesClient
-    from desktop_app.offline.server import OfflineServer
 
-log = logging.getLogger("iris.app")
+
+def _start_demo() -> tuple[DemoServer, str]:
+    from desktop_app.offline.server import start_demo
+
+    return start_demo()
 
 
 class AppContext(QObject):
@@ -38,143 +40,96 @@ class AppContext(QObject):
         mode_changed: The app switched between the demo and the real API, or the
             key became known.
         catalog_refreshed: The model list was merged from ``GET /v1/models``.
+        conversations_changed: The stored conversations changed (new, renamed, deleted).
     """
 
     rate_limits_updated = Signal(object)
     mode_changed = Signal()
     catalog_refreshed = Signal()
+    conversations_changed = Signal()
 
     def __init__(self, paths: AppPaths, *, demo: bool = False) -> None:
-        """Load settings, catalog and key from ``paths``; ``demo`` forces the offline server."""
+        """Load settings and catalog from ``paths``; ``demo`` forces the offline server."""
         super().__init__()
         self.paths = paths
-        self.catalog = Catalog.load(paths.cache)
         self.settings = SettingsStore(paths.config)
+        self.engine = Engine(paths, self.settings.settings, demo=demo, start_demo=_start_demo)
+        history = self.engine.history
+        assert history is not None
+        self.history: HistoryService = history
         # The keychain is read by start(), off the UI thread; until then the key is
         # unknown and the window shows neither the first-run banner nor a key.
         self.api_key = ApiKeyState()
         self.key_known = False
-        self.limiter = RateLimiter(self._tier())
-        self.history = HistoryService(paths.data)
-        self._force_demo = demo
-        self._demo_server: OfflineServer | None = None
-        self._client: MessagesClient | None = None
-        self._client_config: tuple[str, str, str] | None = None
-        self._retired: list[MessagesClient] = []
         self.settings.changed.connect(self._on_setting_changed)
         self.api_key.changed.connect(self._on_key_changed)
+        self.engine.mode_changed.connect(self.mode_changed.emit)
+        self.engine.catalog_refreshed.connect(self.catalog_refreshed.emit)
+        self.history.conversations_changed.connect(self.conversations_changed.emit)
 
-    # -- mode ----------------------------------------------------------------------------------
+    @property
+    def catalog(self) -> Catalog:
+        """The model catalog."""
+        return self.engine.catalog
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The client-side limiter for the user's tier."""
+        return self.engine.limiter
+
+    # -- mode ----------------------------------------------------------------------------
 
     @property
     def demo(self) -> bool:
         """True when requests go to the built-in offline server."""
-        return self._force_demo or self.api_key.key() is None
+        return self.engine.demo
 
     @property
     def demo_requested(self) -> bool:
         """True when the user chose the demo (``--demo`` or the menu), key or not."""
-        return self._force_demo
+        return self.engine.demo_requested
 
     def use_demo(self, demo: bool) -> None:
         """Switch to the offline demo (True) or back to the real API when a key is set."""
-        if demo != self._force_demo:
-            self._force_demo = demo
-            self.mode_changed.emit()
+        self.engine.use_demo(demo)
 
-    def _tier(self) -> Tier:
-        settings = self.settings.settings
-        if settings.tier == "custom":
-            return custom_tier(settings.custom_rpm_map)
-        return self.catalog.tier(settings.tier)
-
-    def _on_setting_changed(self, name: str) -> None:
-        if name in ("tier", "custom_rpm"):
-            self.limiter.set_tier(self._tier())
+    def _on_setting_changed(self, _name: str) -> None:
+        self.engine.set_settings(self.settings.settings)
 
     def _on_key_changed(self) -> None:
         self.key_known = True
-        self.mode_changed.emit()
+        if self.api_key.key() == self.engine.api_key:
+            self.mode_changed.emit()  # the key became known, or its source changed
+        self.engine.set_api_key(self.api_key.key())
 
     async def start(self) -> None:
         """Read the key (keychain access can block) and refresh the model list."""
         await self.api_key.load_async()
-        await self.refresh_catalog()
+        await self.engine.refresh_catalog()
 
-    async def refresh_catalog(self) -> bool:
-        """Merge ``GET /v1/models`` into the catalog and cache it; never required.
-
-        Returns:
-            True when the catalog was refreshed.
-        """
-        if self.demo:
-            return False
-        try:
-            entries = await self.client().list_models()
-        except (APIError, ConfigurationError) as exc:
-            # The shipped catalog works without it; say nothing to the user.
-            log.info("model list not refreshed: %s", exc.__class__.__name__)
-            return False
-        self.catalog.merge_remote(entries)
-        try:
-            await asyncio.to_thread(self.catalog.save_cache, self.paths.cache)
-        except OSError as exc:
-            log.info("model cache not written: %s", exc.strerror)
-        self.catalog_refreshed.emit()
-        return True
-
-    # -- the engine ----------------------------------------------------------------------------
+    # -- the engine ----------------------------------------------------------------------
 
     def client(self) -> MessagesClient:
-        """The client for the current key and settings (built on first use, then reused).
+        """The client for the current key and settings.
 
         Raises:
             ConfigurationError: The settings or key are unusable.
         """
-        # httpx loads here, not at start-up: the window shows sooner, and
-        # gui._warm_up() has usually loaded it in a worker thread by now.
-        from desktop_app.core.api.client import MessagesClient
+        return self.engine.client()
 
-        settings = self.settings.settings
-        if self.demo:
-            from desktop_app.offline.server import DEMO_API_KEY, OfflineServer
+    def runner(self) -> TurnRunner:
+        """A runner for the current key and settings."""
+        return self.engine.runner()
 
-            if self._demo_server is None:
-                self._demo_server = OfflineServer().start()
-            config = (DEMO_API_KEY, self._demo_server.base_url, settings.api_version)
-        else:
-            key = self.api_key.key()
-            if key is None:
-                raise ConfigurationError("No API key is set. Add one in Settings or use the demo.")
-            config = (key, settings.base_url, settings.api_version)
-        if self._client is None or self._client_config != config:
-            if self._client is not None:
-                self._retired.append(self._client)
-            self._client = MessagesClient(
-                config[0],
-                base_url=config[1] or None,
-                api_version=config[2],
-                limiter=self.limiter,
-            )
-            self._client_config = config
-        return self._client
+    def options(self) -> RequestOptions:
+        """The request options the current settings describe."""
+        return self.engine.options()
 
-    def rate_limits_changed(self, family: str) -> None:
-        """Publish the limiter's latest figures for ``family``."""
-        snapshot: RateLimitSnapshot = self.limiter.snapshot(family)
-        self.rate_limits_updated.emit(snapshot)
+    def publish_rate_limits(self, family: str) -> None:
+        """Emit the limiter's latest figures for ``family``."""
+        self.rate_limits_updated.emit(self.engine.rate_limits(family))
 
     async def aclose(self) -> None:
-        """Close every HTTP client and stop the demo server."""
-        clients = [*self._retired, *([self._client] if self._client else [])]
-        self._client = None
-        self._retired = []
-        for client in clients:
-            with contextlib.suppress(Exception):
-                await client.aclose()
+        """Close every HTTP client, the history and the demo server."""
         self.settings.flush()
-        await self.history.aclose()
-        server = self._demo_server
-        self._demo_server = None
-        if server is not None:
-            server.stop()
+        await self.engine.aclose()

@@ -29,9 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import __version__
-from desktop_app.core.errors import HistoryFormatError, StoreClosedError
-from desktop_app.core.history.io import export_json, export_markdown, import_json
-from desktop_app.core.history.store import HistoryStore
+from desktop_app.core.errors import HistoryFormatError, StoreClosedError, StoreError
 from desktop_app.ui import notify
 from desktop_app.ui.app_context import AppContext
 from desktop_app.ui.asyncslot import async_slot
@@ -130,7 +128,8 @@ class MainWindow(QMainWindow):
         )
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.history_dock)
         self.resizeDocks([self.history_dock], [240], Qt.Orientation.Horizontal)
-        self.sidebar.open_requested.connect(self.chat._on_open_requested)
+        self.sidebar.open_requested.connect(self.chat.show_conversation)
+        context.conversations_changed.connect(self.sidebar.refresh)
         self.sidebar.new_requested.connect(self.chat.new_conversation)
         self.chat.conversation_opened.connect(self.sidebar.set_current)
 
@@ -271,16 +270,13 @@ class MainWindow(QMainWindow):
         conversation_id = self.chat.conversation_id
         if conversation_id is None:
             return
-        as_json = path.suffix.lower() == ".json"
-
-        def render(store: HistoryStore) -> str:
-            if as_json:
-                return json.dumps(
-                    export_json(store, conversation_id), indent=2, ensure_ascii=False
-                )
-            return export_markdown(store, conversation_id)
-
-        text = await self.context.history.call(render)
+        try:
+            text = await self.context.history.export(
+                conversation_id, as_json=path.suffix.lower() == ".json"
+            )
+        except StoreError as exc:
+            notify.error(f"The conversation could not be read for export: {exc}")
+            return
         try:
             await asyncio.to_thread(path.write_text, text, encoding="utf-8")
         except OSError as exc:
@@ -301,11 +297,10 @@ class MainWindow(QMainWindow):
             notify.error(f"{path.name} is not valid JSON ({exc}). Nothing was imported.")
             return
         try:
-            conversation_id = await self.context.history.call(lambda s: import_json(s, data))
+            conversation_id = await self.context.history.import_conversation(data)
         except HistoryFormatError as exc:
             notify.error(f"{path.name} cannot be imported: {exc}")
             return
-        self.context.history.conversations_changed.emit()
         await self.chat.open_conversation(conversation_id)
         notify.info(f"Imported {path.name}.")
 

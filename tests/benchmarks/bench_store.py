@@ -23,7 +23,7 @@ from pathlib import Path
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.history.store import HistoryStore
-from desktop_app.core.wire.blocks import TextBlock
+from desktop_app.core.wire.blocks import Role, TextBlock
 from desktop_app.core.wire.message import Message
 
 WORDS = [
@@ -208,7 +208,7 @@ def main() -> int:
             # Streaming: 3,000 deltas at 2 ms, the writer saving once a second.
             message = Message(model="claude-sonnet-4-6", content=[TextBlock()])
             reply_id = store.add_message(
-                last, Turn("assistant", message=message, status=TurnStatus.STREAMING)
+                last, Turn(Role.ASSISTANT, message=message, status=TurnStatus.STREAMING)
             )
             writer = store.reply_writer(reply_id)
             block = message.content[0]

@@ -106,7 +106,7 @@ def _long_history(data_dir: Path, messages: int) -> None:
     from desktop_app.core.history.files import current_store_path
     from desktop_app.core.history.service import LAST_CONVERSATION_FILE
     from desktop_app.core.history.store import HistoryStore
-    from desktop_app.core.wire.blocks import TextBlock
+    from desktop_app.core.wire.blocks import Role, TextBlock
     from desktop_app.core.wire.message import Message
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -116,10 +116,10 @@ def _long_history(data_dir: Path, messages: int) -> None:
         conversation = store.create_conversation("A long conversation")
         for i in range(messages):
             if i % 2 == 0:
-                turn = Turn("user", [{"type": "text", "text": f"Question {i}"}])
+                turn = Turn(Role.USER, [TextBlock(f"Question {i}")])
             else:
                 text = f"## Answer {i}\n\n{sample}\n\n{code}"
-                turn = Turn("assistant", message=Message(content=[TextBlock(text)]))
+                turn = Turn(Role.ASSISTANT, message=Message(content=[TextBlock(text)]))
             turn.status = TurnStatus.DONE
             store.add_message(conversation, turn)
     (data_dir / LAST_CONVERSATION_FILE).write_text(str(conversation), encoding="ascii")
@@ -230,7 +230,7 @@ def in_process(stream_seconds: float, messages: int) -> dict[str, Any]:
 
     from desktop_app.core.conversation.model import Conversation, Turn, TurnStatus
     from desktop_app.core.paths import AppPaths
-    from desktop_app.core.wire.blocks import TextBlock
+    from desktop_app.core.wire.blocks import Role, TextBlock
     from desktop_app.core.wire.message import Message
     from desktop_app.ui.app_context import AppContext
     from desktop_app.ui.launch import _idle, _warm_up
@@ -293,13 +293,13 @@ def in_process(stream_seconds: float, messages: int) -> dict[str, Any]:
         for i in range(messages):
             if i % 2 == 0:
                 conversation.turns.append(
-                    Turn("user", [{"type": "text", "text": f"Question {i}: explain this."}])
+                    Turn(Role.USER, [TextBlock(f"Question {i}: explain this.")])
                 )
             else:
                 text = f"## Answer {i}\n\n{sample}\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n{code}"
                 conversation.turns.append(
                     Turn(
-                        "assistant",
+                        Role.ASSISTANT,
                         message=Message(content=[TextBlock(text)]),
                         status=TurnStatus.DONE,
                     )
@@ -307,7 +307,7 @@ def in_process(stream_seconds: float, messages: int) -> dict[str, Any]:
 
         async def open_and_scroll() -> None:
             started = time.perf_counter()
-            window.chat.model.reset(conversation)
+            window.chat.session.new(conversation)
             await _idle()  # built, laid out and painted
             results["open_1000_ms"] = (time.perf_counter() - started) * 1000
             bar = window.chat.view.verticalScrollBar()

@@ -12,7 +12,7 @@ import pytest
 
 from desktop_app.core.conversation.model import Turn
 from desktop_app.core.history.store import HistoryStore
-from desktop_app.core.wire.blocks import TextBlock
+from desktop_app.core.wire.blocks import Role, TextBlock
 from desktop_app.core.wire.message import Message
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,10 +38,10 @@ def data(tmp_path: Path) -> Path:
     with HistoryStore.open(folder / "history.sqlite3") as store:
         for title in ("Older one", "Newer one"):
             conversation = store.create_conversation()
-            store.add_message(conversation, Turn("user", [{"type": "text", "text": title}]))
+            store.add_message(conversation, Turn(Role.USER, [TextBlock(title)]))
             message = Message(model="claude-sonnet-4-6", content=[TextBlock(f"Re: {title}")])
             store.add_message(
-                conversation, Turn("assistant", message=message), settings={"api_key": KEY}
+                conversation, Turn(Role.ASSISTANT, message=message), settings={"api_key": KEY}
             )
     return folder
 

@@ -510,7 +510,7 @@ def test_json_and_content_block() -> None:
     result = prepare_image(corpus.exif_oriented_jpeg(6), OPUS)
 
     summary = result.to_json()
-    block = result.to_content_block()
+    block = result.to_content_block().to_dict()
 
     assert set(summary) == JSON_KEYS
     assert summary["bytes"] == len(result.data)

@@ -1,9 +1,9 @@
-"""Stream one reply from a Messages API server into a history store.
+"""Stream one reply from a Messages API server into the history, as the window does.
 
-Run as ``python -m tests.support.stream_to_store DB BASE_URL PROMPT``: it stores
-the prompt and a streaming reply, saves the reply through a ReplyWriter as it
-arrives, and prints ``started <message id>`` once the stream is open. The crash
-test kills it mid-reply.
+Run as ``python -m tests.support.stream_to_store DATA_DIR BASE_URL PROMPT``: it runs
+one exchange through the real engine (a :class:`TurnRunner` saving through the
+:class:`HistoryService` into ``DATA_DIR/history.sqlite3``) and prints ``started``
+once the reply streams. The crash test kills it mid-reply.
 """
 
 from __future__ import annotations
@@ -14,34 +14,28 @@ from pathlib import Path
 
 from desktop_app.core.api.client import MessagesClient
 from desktop_app.core.catalog import Catalog
-from desktop_app.core.conversation.model import Conversation, TurnStatus
-from desktop_app.core.history.store import HistoryStore
-from desktop_app.core.wire.events import ContentBlockStopEvent
-from desktop_app.core.wire.request import MessageRequest
+from desktop_app.core.conversation.model import user_turn
+from desktop_app.core.conversation.options import RequestOptions
+from desktop_app.core.conversation.runner import ReplyStreaming, RunEvent, TurnRunner
+from desktop_app.core.conversation.session import ConversationSession
+from desktop_app.core.history.service import HistoryService
 from desktop_app.offline.server import DEMO_API_KEY
 
 
-async def stream(db: Path, base_url: str, prompt: str) -> int:
-    model = Catalog.load().get("claude-sonnet-4-6")
-    conversation = Conversation()
-    with HistoryStore.open(db) as store:
-        conversation_id = store.create_conversation()
-        prompt_turn = conversation.add_user(prompt)
-        store.add_message(conversation_id, prompt_turn)
-        request = MessageRequest(model=model.id, messages=conversation.request_messages())
-        reply = conversation.start_reply(model.id)
-        reply_id = store.add_message(conversation_id, reply, settings={"max_tokens": 4096})
-        writer = store.reply_writer(reply_id)
-        async with (
-            MessagesClient(DEMO_API_KEY, base_url=base_url) as client,
-            client.stream(request, model) as response,
-        ):
-            print(f"started {reply_id}", flush=True)
-            async for event in response:
-                writer.update(response.message)
-                if isinstance(event, ContentBlockStopEvent):
-                    writer.block_stopped(response.message)
-            writer.finish(TurnStatus.DONE, response.message)
+async def stream(data_dir: Path, base_url: str, prompt: str) -> int:
+    options = RequestOptions(Catalog.load().get("claude-sonnet-4-6"))
+    history = HistoryService(data_dir)
+    await history.open()
+    session = ConversationSession(history)
+    turn = session.add_prompt(user_turn(prompt))
+
+    def on_event(event: RunEvent) -> None:
+        if isinstance(event, ReplyStreaming):
+            print("started", flush=True)
+
+    async with MessagesClient(DEMO_API_KEY, base_url=base_url) as client:
+        await TurnRunner(lambda: client).run(session, turn, options, on_event)
+    await history.aclose()
     return 0
 
 

@@ -10,8 +10,10 @@ import pytest
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QMainWindow
 
-from desktop_app.core.conversation.model import Conversation, Turn, TurnStatus
-from desktop_app.core.wire.blocks import TextBlock
+from desktop_app.core.conversation.memory import MemoryHistory
+from desktop_app.core.conversation.model import Turn, TurnStatus, user_turn
+from desktop_app.core.conversation.session import ConversationSession
+from desktop_app.core.wire.blocks import Role, TextBlock
 from desktop_app.core.wire.message import Message
 from desktop_app.ui.chat.conversation_model import ConversationModel
 from desktop_app.ui.chat.conversation_view import BATCH, OLDER_BATCH, PAGE, ConversationView
@@ -24,17 +26,19 @@ ANSWER = (
 )
 
 
-def conversation(messages: int, long_at: int | None = None) -> Conversation:
-    result = Conversation()
+def conversation(messages: int, long_at: int | None = None) -> ConversationSession:
+    result = ConversationSession(MemoryHistory())
     for i in range(messages):
         if i % 2 == 0:
-            result.turns.append(Turn("user", [{"type": "text", "text": f"Question {i}"}]))
+            result.append(Turn(Role.USER, [TextBlock(f"Question {i}")]))
             continue
         text = ANSWER.format(i=i)
         if i == long_at:
             text = "".join(ANSWER.format(i=n) for n in range(200))
-        result.turns.append(
-            Turn("assistant", message=Message(content=[TextBlock(text)]), status=TurnStatus.DONE)
+        result.append(
+            Turn(
+                Role.ASSISTANT, message=Message(content=[TextBlock(text)]), status=TurnStatus.DONE
+            )
         )
     return result
 
@@ -167,12 +171,12 @@ def test_rows_added_and_removed_keep_pages_and_order(
     model = ConversationModel(conversation(2 * PAGE))
     view = show(window, qloop, model)
     for i in range(PAGE + 3):  # past the end of the newest page
-        model.add_user(f"more {i}", [], [])
+        model.session.append(user_turn(f"more {i}"))
     settle(qloop)
     assert [w.turn for w in view._widgets] == model.conversation.turns[-view.loaded_rows :]
     assert len(view._pages) == 2
     for turn in list(model.conversation.turns[-PAGE - 3 :]):
-        model.remove(turn)
+        model.session.remove(turn)
     settle(qloop)
     assert len(view._pages) == 1
     assert [w.turn for w in view._widgets] == model.conversation.turns[-view.loaded_rows :]

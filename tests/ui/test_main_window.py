@@ -17,7 +17,9 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 
+from desktop_app.core.conversation.memory import MemoryHistory
 from desktop_app.core.conversation.model import TurnStatus
+from desktop_app.core.conversation.session import ConversationSession
 from desktop_app.core.paths import AppPaths
 from desktop_app.ui import notify
 from desktop_app.ui.app_context import AppContext
@@ -381,7 +383,7 @@ def test_conversation_model_passes_the_model_tester(
     send(window, qloop, "/markdown")
     send(window, qloop, "/tool")
     qtmodeltester.check(window.chat.model)
-    qtmodeltester.check(ConversationModel())
+    qtmodeltester.check(ConversationModel(ConversationSession(MemoryHistory())))
 
 
 def test_smoke_test_prints_startup_and_exits_zero(paths: AppPaths) -> None:
@@ -474,7 +476,7 @@ def test_catalog_refresh_is_never_required(
     context.settings.update(base_url=server.base_url)
     fault = Fault.status(500, "api_error", headers={"x-should-retry": "false"})
     server.push(fault, path="/v1/models")
-    assert qloop.run_until_complete(context.refresh_catalog()) is False
+    assert qloop.run_until_complete(context.engine.refresh_catalog()) is False
     assert context.catalog.get("claude-opus-4-7").known
     assert not (paths.cache / "models-cache.json").exists()
     qloop.run_until_complete(context.aclose())

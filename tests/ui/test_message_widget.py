@@ -11,7 +11,7 @@ from PySide6.QtGui import QGuiApplication, QTextDocument
 from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.render.markdown import render_markdown
 from desktop_app.core.render.turn_html import LARGE_MESSAGE, build_html, split_html
-from desktop_app.core.wire.blocks import TextBlock, ThinkingBlock
+from desktop_app.core.wire.blocks import Role, TextBlock, ThinkingBlock
 from desktop_app.core.wire.message import Message
 from desktop_app.ui.chat.message_widget import MessageWidget
 from tests.support.qt import arm, eventually, wait
@@ -20,7 +20,7 @@ from tests.support.qt import arm, eventually, wait
 def reply(text: str, *, thinking: str = "") -> Turn:
     blocks: list[Any] = [ThinkingBlock(thinking, "sig")] if thinking else []
     blocks.append(TextBlock(text))
-    return Turn("assistant", message=Message(content=blocks), status=TurnStatus.DONE)
+    return Turn(Role.ASSISTANT, message=Message(content=blocks), status=TurnStatus.DONE)
 
 
 def shown_widget(qtbot: Any, loop: asyncio.AbstractEventLoop, turn: Turn) -> MessageWidget:
@@ -108,7 +108,7 @@ def test_copy_links_index_the_whole_message_across_text_blocks() -> None:
     first = "```\nfirst\n```\n"
     second = "".join(f"```\nsecond {i}\n```\n" for i in range(11))
     turn = Turn(
-        "assistant",
+        Role.ASSISTANT,
         message=Message(content=[TextBlock(first), TextBlock(second)]),
         status=TurnStatus.DONE,
     )
@@ -155,7 +155,7 @@ def test_streamed_text_stays_until_every_part_is_ready(
     qtbot: Any, qloop: asyncio.AbstractEventLoop
 ) -> None:
     text = long_text()
-    turn = Turn("assistant", status=TurnStatus.STREAMING)
+    turn = Turn(Role.ASSISTANT, status=TurnStatus.STREAMING)
 
     widget = shown_widget(qtbot, qloop, turn)
     turn.message = Message(content=[TextBlock(text)])

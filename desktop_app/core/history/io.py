@@ -21,6 +21,7 @@ from typing import Any
 from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.errors import HistoryFormatError
 from desktop_app.core.history.store import HistoryStore
+from desktop_app.core.wire.blocks import Role, blocks_from_dicts, blocks_to_dicts
 from desktop_app.core.wire.message import Message
 
 FORMAT_NAME = "iris-conversation"
@@ -33,9 +34,7 @@ _MESSAGE_FIELDS = ("id", "stop_reason", "stop_sequence", "stop_details", "usage"
 
 
 def _turn_blocks(turn: Turn) -> list[dict[str, Any]]:
-    if turn.message is None:
-        return [dict(b) for b in turn.content]
-    return [b.to_dict() for b in turn.message.content]
+    return blocks_to_dicts(turn.blocks)
 
 
 def export_json(store: HistoryStore, conversation_id: int) -> dict[str, Any]:
@@ -54,7 +53,7 @@ def export_json(store: HistoryStore, conversation_id: int) -> dict[str, Any]:
     turns = []
     for stored in path:
         turn = stored.turn
-        messages.append({"role": turn.role, "content": _turn_blocks(turn)})
+        messages.append({"role": turn.role.value, "content": _turn_blocks(turn)})
         facts: dict[str, Any] = {"status": turn.status.value, "created": turn.created}
         if turn.error:
             facts["error"] = turn.error
@@ -96,7 +95,7 @@ def export_markdown(store: HistoryStore, conversation_id: int) -> str:
         lines += ["## System", "", info.system, ""]
     for stored in store.load_active_path(conversation_id):
         turn = stored.turn
-        if turn.role == "user":
+        if turn.role is Role.USER:
             lines += ["## You", ""]
         else:
             lines += [f"## Claude{f' ({turn.model})' if turn.model else ''}", ""]
@@ -260,7 +259,13 @@ def parse_conversation(data: Any) -> tuple[str, str, str, list[Turn], float | No
         turn_model = _opt_str(facts, "model", fpath) or ""
         turn_created = _number(facts.get("created"), f"{fpath}.created", now + i * 1e-3)
         if role == "user":
-            turn = Turn("user", content, status=status, error=error, notes=list(notes))
+            turn = Turn(
+                Role.USER,
+                blocks_from_dicts(content),
+                status=status,
+                error=error,
+                notes=list(notes),
+            )
         else:
             meta = facts.get("message", {})
             if not isinstance(meta, dict):
@@ -277,7 +282,7 @@ def parse_conversation(data: Any) -> tuple[str, str, str, list[Turn], float | No
             whole["model"] = reply_model if reply_model is not None else turn_model or model
             message = Message.from_dict(whole)
             turn = Turn(
-                "assistant",
+                Role.ASSISTANT,
                 message=message,
                 status=status,
                 error=error,
@@ -287,7 +292,7 @@ def parse_conversation(data: Any) -> tuple[str, str, str, list[Turn], float | No
         turn.created = turn_created
         turns.append(turn)
     if not title:
-        first = next((t for t in turns if t.role == "user"), None)
+        first = next((t for t in turns if t.role is Role.USER), None)
         title = " ".join(first.text.split())[:60] if first is not None else ""
     return title, model, system, turns, created_at
 

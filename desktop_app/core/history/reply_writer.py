@@ -12,6 +12,7 @@ from typing import Any
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.history.schema import connect, dumps, transaction, turn_text
+from desktop_app.core.wire.blocks import Role
 from desktop_app.core.wire.message import Message
 
 WRITE_INTERVAL = 1.0
@@ -166,4 +167,4 @@ class ReplyWriter:
 
 
 def _reply(message: Message) -> Turn:
-    return Turn("assistant", message=message)
+    return Turn(Role.ASSISTANT, message=message)

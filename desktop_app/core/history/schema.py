@@ -21,6 +21,7 @@ from typing import Any
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.errors import CorruptStoreError
+from desktop_app.core.wire.blocks import Role, blocks_from_dicts, blocks_to_dicts
 from desktop_app.core.wire.message import Message
 
 SCHEMA_VERSION = 2
@@ -121,7 +122,7 @@ def turn_text(turn: Turn) -> str:
 def turn_columns(turn: Turn) -> dict[str, Any]:
     message = turn.message
     return {
-        "content_json": dumps(turn.content),
+        "content_json": dumps(blocks_to_dicts(turn.content)),
         "message_json": None if message is None else dumps(message.to_dict()),
         "text": turn_text(turn),
         "status": turn.status.value,
@@ -134,8 +135,8 @@ def turn_columns(turn: Turn) -> dict[str, Any]:
 def row_turn(row: sqlite3.Row) -> Turn:
     message_json = row["message_json"]
     return Turn(
-        role=row["role"],
-        content=json.loads(row["content_json"]),
+        role=Role(row["role"]),
+        content=blocks_from_dicts(json.loads(row["content_json"])),
         message=None if message_json is None else Message.from_dict(json.loads(message_json)),
         status=TurnStatus(row["status"]),
         error=row["error"],
@@ -270,13 +271,13 @@ def migrate_1_to_2(connection: sqlite3.Connection) -> None:
                 }
             )
             turn = Turn(
-                "assistant",
+                Role.ASSISTANT,
                 message=message,
                 status=TurnStatus(row["status"]),
                 model=row["conversation_model"],
             )
         else:
-            turn = Turn("user", content, status=TurnStatus(row["status"]))
+            turn = Turn(Role.USER, blocks_from_dicts(content), status=TurnStatus(row["status"]))
         columns = turn_columns(turn)
         connection.execute(
             "INSERT INTO messages(id, conversation_id, parent_id, role, content_json, "

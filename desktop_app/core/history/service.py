@@ -9,14 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Callable
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from desktop_app.core.errors import StoreClosedError
+from desktop_app.core.conversation.model import Turn, TurnStatus
+from desktop_app.core.conversation.ports import (
+    Draft,
+    LoadedConversation,
+    LoadedTurn,
+    ReplySaver,
+    StoredVersion,
+)
+from desktop_app.core.errors import StoreClosedError, StoreError
 from desktop_app.core.history.files import open_or_start_fresh
-from desktop_app.core.history.store import HistoryStore
+from desktop_app.core.history.io import export_json, export_markdown, import_json
+from desktop_app.core.history.reply_writer import ReplyWriter
+from desktop_app.core.history.store import ConversationSummary, HistoryStore, SearchHit
 from desktop_app.core.observable import Event
+from desktop_app.core.wire.blocks import ContentBlock
+from desktop_app.core.wire.message import Message
 
 T = TypeVar("T")
 LAST_CONVERSATION_FILE = "last-conversation"
@@ -70,7 +84,10 @@ class HistoryService:
         if store is None or self._closed:
             raise StoreClosedError("The history is closed.")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, store)
+        try:
+            return await loop.run_in_executor(self._executor, fn, store)
+        except (sqlite3.Error, OSError) as exc:
+            raise _store_error(exc) from exc
 
     async def _run(self, fn: Callable[[], T]) -> T:
         if self._closed:
@@ -101,6 +118,141 @@ class HistoryService:
 
         await self._run(write)
 
+    # -- the conversation engine's port (see core.conversation.ports.HistoryPort) ---------
+
+    async def create_conversation(self, *, title: str, model: str, system: str) -> int:
+        """Start a stored conversation; it takes over the new-conversation draft."""
+        conversation_id = await self.call(
+            lambda s: s.create_conversation(title, model=model, system=system, take_new_draft=True)
+        )
+        await self.remember_conversation(conversation_id)
+        self.conversations_changed.emit()
+        return conversation_id
+
+    async def add_turn(
+        self, conversation_id: int, turn: Turn, parent_id: int | None
+    ) -> StoredVersion:
+        """Store ``turn`` after ``parent_id``; a new version when that has children."""
+
+        def work(store: HistoryStore) -> StoredVersion:
+            message_id = store.add_message(conversation_id, turn, parent_id)
+            ids, index = store.siblings(message_id)
+            return StoredVersion(message_id, index + 1, len(ids))
+
+        stored = await self.call(work)
+        self.conversations_changed.emit()  # its title and place in the list may change
+        return stored
+
+    async def update_turn(self, message_id: int, turn: Turn) -> None:
+        """Save a stored turn's current state."""
+        await self.call(lambda s: s.update_message(message_id, turn))
+
+    async def remove_turn(self, message_id: int) -> None:
+        """Delete a stored turn and everything after it."""
+        await self.call(lambda s: s.remove_message(message_id))
+        self.conversations_changed.emit()
+
+    async def reply_saver(self, message_id: int) -> ReplySaver:
+        """A saver for the stored reply ``message_id``, writing from its own thread."""
+        writer = await self.call(lambda s: s.reply_writer(message_id))
+        return _WriterSaver(self, writer)
+
+    async def load_conversation(self, conversation_id: int) -> LoadedConversation | None:
+        """The conversation's active path; None when it does not exist or was deleted."""
+
+        def work(store: HistoryStore) -> LoadedConversation | None:
+            try:
+                info = store.conversation(conversation_id)
+            except KeyError:
+                return None
+            if info.deleted_at is not None:
+                return None
+            path = [
+                LoadedTurn(s.turn, s.message_id, s.version, s.versions)
+                for s in store.load_active_path(conversation_id)
+            ]
+            return LoadedConversation(conversation_id, info.title, path)
+
+        return await self.call(work)
+
+    async def switch_version(self, message_id: int, step: int) -> bool:
+        """Make the version ``step`` away from ``message_id`` active; False at either end."""
+
+        def work(store: HistoryStore) -> bool:
+            ids, index = store.siblings(message_id)
+            target = index + step
+            if not 0 <= target < len(ids):
+                return False
+            store.set_active(ids[target])
+            return True
+
+        return await self.call(work)
+
+    async def save_draft(
+        self, conversation_id: int | None, text: str, attachments: Sequence[ContentBlock]
+    ) -> None:
+        """Keep the unsent text and attachments of a conversation."""
+        blocks = list(attachments)
+        await self.call(lambda s: s.save_draft(conversation_id, text, blocks))
+
+    async def load_draft(self, conversation_id: int | None) -> Draft:
+        """The unsent text and attachments of a conversation (empty if it is gone)."""
+
+        def work(store: HistoryStore) -> Draft:
+            try:
+                return store.load_draft(conversation_id)
+            except KeyError:
+                return Draft("", [])
+
+        return await self.call(work)
+
+    # -- the conversation list -----------------------------------------------------------
+
+    async def list_conversations(self, limit: int = 500) -> list[ConversationSummary]:
+        """The conversations, newest first."""
+        return await self.call(lambda s: s.list_conversations(limit))
+
+    async def search(self, query: str, limit: int = 100) -> list[SearchHit]:
+        """Full-text search over every live conversation."""
+        return await self.call(lambda s: s.search(query, limit))
+
+    async def export(self, conversation_id: int, *, as_json: bool) -> str:
+        """A conversation as JSON in the Messages API shape, or as Markdown."""
+
+        def render(store: HistoryStore) -> str:
+            if as_json:
+                return json.dumps(
+                    export_json(store, conversation_id), indent=2, ensure_ascii=False
+                )
+            return export_markdown(store, conversation_id)
+
+        return await self.call(render)
+
+    async def rename(self, conversation_id: int, title: str) -> None:
+        """Give a conversation a new title."""
+        await self.call(lambda s: s.rename(conversation_id, title))
+        self.conversations_changed.emit()
+
+    async def delete(self, conversation_id: int) -> None:
+        """Delete a conversation, for now: :meth:`undelete` brings it back."""
+        await self.call(lambda s: s.delete(conversation_id))
+        self.conversations_changed.emit()
+
+    async def undelete(self, conversation_id: int) -> None:
+        """Bring back a deleted conversation."""
+        await self.call(lambda s: s.undelete(conversation_id))
+        self.conversations_changed.emit()
+
+    async def import_conversation(self, data: object) -> int:
+        """Add an exported conversation; return its id.
+
+        Raises:
+            HistoryFormatError: ``data`` is not usable; nothing was written.
+        """
+        conversation_id = await self.call(lambda s: import_json(s, data))
+        self.conversations_changed.emit()
+        return conversation_id
+
     async def aclose(self) -> None:
         """Close the store and stop the worker."""
         self._closed = True
@@ -110,3 +262,35 @@ class HistoryService:
         if store is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, store.close)
         self._executor.shutdown(wait=True)
+
+
+class _WriterSaver:
+    """A :class:`ReplyWriter` as the engine's :class:`ReplySaver`."""
+
+    def __init__(self, service: HistoryService, writer: ReplyWriter) -> None:
+        self._service = service
+        self._writer = writer
+
+    def update(self, message: Message) -> None:
+        self._writer.update(message)
+
+    def block_stopped(self, message: Message) -> None:
+        self._writer.block_stopped(message)
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    async def finish(self, status: TurnStatus, message: Message | None, error: str | None) -> None:
+        writer = self._writer
+        # finish() waits for the writer thread; it runs on the store's thread, not the caller's.
+        await self._service.call(lambda _store: writer.finish(status, message, error))
+
+
+def _store_error(exc: sqlite3.Error | OSError) -> StoreError:
+    """A plain-language error for a failure of the history file."""
+    if isinstance(exc, OSError):
+        why = exc.strerror or "the file could not be used"
+    else:
+        why = getattr(exc, "sqlite_errorname", "") or "the database reported an error"
+        why = why.removeprefix("SQLITE_").replace("_", " ").lower()
+    return StoreError(f"The conversation history could not be saved ({why}).")

@@ -33,6 +33,7 @@ from types import TracebackType
 from typing import Any, NamedTuple, Self
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
+from desktop_app.core.conversation.ports import Draft
 from desktop_app.core.errors import CorruptStoreError, NewerStoreError
 from desktop_app.core.history.reply_writer import WRITE_INTERVAL, ReplyWriter
 from desktop_app.core.history.schema import (
@@ -52,6 +53,7 @@ from desktop_app.core.history.schema import (
     transaction,
     turn_columns,
 )
+from desktop_app.core.wire.blocks import ContentBlock, Role, blocks_from_dicts, blocks_to_dicts
 
 INTERRUPTED_ERROR = "Iris closed before this reply was complete. What arrived is kept."
 _NEW_DRAFT_KEY = "draft.new"
@@ -129,13 +131,6 @@ class SearchHit(NamedTuple):
     message_id: int
     title: str
     snippet: str
-
-
-class Draft(NamedTuple):
-    """Unsent text and attachments (content blocks) of one conversation."""
-
-    text: str
-    attachments: list[dict[str, Any]]
 
 
 class HistoryStore:
@@ -246,8 +241,20 @@ class HistoryStore:
 
     # Conversations -------------------------------------------------------------
 
-    def create_conversation(self, title: str = "", *, model: str = "", system: str = "") -> int:
-        """Add an empty conversation and return its id."""
+    def create_conversation(
+        self,
+        title: str = "",
+        *,
+        model: str = "",
+        system: str = "",
+        take_new_draft: bool = False,
+    ) -> int:
+        """Add an empty conversation and return its id.
+
+        With ``take_new_draft``, the draft kept for "a conversation not started
+        yet" is cleared in the same transaction: it is being sent now, and must
+        not come back as the draft of the next new conversation.
+        """
         now = time.time()
         with transaction(self._db) as db:
             cursor = db.execute(
@@ -255,6 +262,8 @@ class HistoryStore:
                 "VALUES (?, ?, ?, ?, ?)",
                 (title, now, now, model, system),
             )
+            if take_new_draft:
+                db.execute("DELETE FROM meta WHERE key = ?", (_NEW_DRAFT_KEY,))
         return int(cursor.lastrowid or 0)
 
     def conversation(self, conversation_id: int) -> ConversationInfo:
@@ -378,7 +387,7 @@ class HistoryStore:
             message_id = insert_message(
                 db, conversation_id, parent, turn, ordinal, dumps(clean_settings(settings))
             )
-            title_from = " ".join(turn.text.split())[:60] if turn.role == "user" else ""
+            title_from = " ".join(turn.text.split())[:60] if turn.role is Role.USER else ""
             db.execute(
                 "UPDATE conversations SET active_leaf_id = ?, updated = ?, "
                 "title = CASE WHEN title = '' THEN ? ELSE title END WHERE id = ?",
@@ -603,7 +612,7 @@ class HistoryStore:
         self,
         conversation_id: int | None,
         text: str,
-        attachments: Sequence[Mapping[str, Any]] = (),
+        attachments: Sequence[ContentBlock] = (),
     ) -> None:
         """Save the unsent text and attachments of a conversation.
 
@@ -611,7 +620,7 @@ class HistoryStore:
         The conversation's ``updated`` time is left alone, so typing does not
         reorder the list.
         """
-        blob = dumps([dict(a) for a in attachments])
+        blob = dumps(blocks_to_dicts(attachments))
         with transaction(self._db) as db:
             if conversation_id is None:
                 db.execute(
@@ -633,13 +642,13 @@ class HistoryStore:
             if row is None:
                 return Draft("", [])
             data = json.loads(row[0])
-            return Draft(str(data.get("text", "")), list(data.get("attachments", [])))
+            return Draft(str(data.get("text", "")), blocks_from_dicts(data.get("attachments", [])))
         row = self._db.execute(
             "SELECT draft_text, draft_json FROM conversations WHERE id = ?", (conversation_id,)
         ).fetchone()
         if row is None:
             raise KeyError(conversation_id)
-        return Draft(row[0], json.loads(row[1]))
+        return Draft(row[0], blocks_from_dicts(json.loads(row[1])))
 
     # Import --------------------------------------------------------------------
 

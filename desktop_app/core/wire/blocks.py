@@ -1,4 +1,9 @@
-"""Content blocks as typed data: text, thinking, tool use, and blocks kept verbatim.
+"""Content blocks as typed data, in both directions.
+
+What the user sends (text, images, documents, tool results) and what the model
+answers (text, thinking, tool use) are the same few block types; a block Iris
+does not interpret is kept verbatim as :class:`OtherBlock`, so nothing is lost
+and new server features never break an old client.
 
 Streamed text arrives in many small pieces; blocks collect the pieces in a list and
 join them only when read, so a long reply costs linear time, not quadratic.
@@ -6,10 +11,20 @@ join them only when read, so a long reply costs linear time, not quadratic.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
+import enum
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
+
+
+class Role(enum.StrEnum):
+    """Who a message is from; the values are the wire format's."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
 
 
 class _Pieces:
@@ -53,6 +68,12 @@ class TextBlock:
         """Add a streamed piece of text."""
         self._text.append(piece)
 
+    def __eq__(self, other: object) -> bool:
+        """Blocks are equal when their API shapes are (they are data, not identities)."""
+        if not isinstance(other, TextBlock):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
     def to_dict(self) -> dict[str, Any]:
         """The block in the Messages API shape."""
         block: dict[str, Any] = {"type": "text", "text": self.text}
@@ -80,6 +101,12 @@ class ThinkingBlock:
     def append(self, piece: str) -> None:
         """Add a streamed piece of thinking."""
         self._thinking.append(piece)
+
+    def __eq__(self, other: object) -> bool:
+        """Blocks are equal when their API shapes are (they are data, not identities)."""
+        if not isinstance(other, ThinkingBlock):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         """The block in the Messages API shape."""
@@ -149,6 +176,12 @@ class ToolUseBlock:
         except json.JSONDecodeError as exc:
             self.input_error = f"the tool input was not valid JSON ({exc.msg})"
 
+    def __eq__(self, other: object) -> bool:
+        """Blocks are equal when their API shapes are (they are data, not identities)."""
+        if not isinstance(other, ToolUseBlock):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
     def to_dict(self) -> dict[str, Any]:
         """The block in the Messages API shape."""
         block = dict(self.extra)
@@ -172,14 +205,243 @@ class OtherBlock:
         return dict(self.raw)
 
 
+# -- sources of images and documents ------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Base64Source:
+    """Bytes carried in the request, base64-encoded."""
+
+    media_type: str
+    data: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The source in the Messages API shape."""
+        return {"type": "base64", "media_type": self.media_type, "data": self.data}
+
+    @property
+    def byte_size(self) -> int:
+        """The decoded size in bytes, computed from the base64 length."""
+        padding = self.data[-2:].count("=") if self.data else 0
+        return len(self.data) * 3 // 4 - padding
+
+    def decoded(self) -> bytes:
+        """The raw bytes; empty when the data is not valid base64."""
+        try:
+            return base64.b64decode(self.data, validate=True)
+        except (binascii.Error, ValueError):
+            return b""
+
+
+@dataclasses.dataclass(frozen=True)
+class UrlSource:
+    """A file the service fetches itself."""
+
+    url: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The source in the Messages API shape."""
+        return {"type": "url", "url": self.url}
+
+
+@dataclasses.dataclass(frozen=True)
+class FileSource:
+    """A file uploaded with the Files API."""
+
+    file_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The source in the Messages API shape."""
+        return {"type": "file", "file_id": self.file_id}
+
+
+@dataclasses.dataclass(frozen=True)
+class PlainTextSource:
+    """A plain-text document carried in the request."""
+
+    data: str
+    media_type: str = "text/plain"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The source in the Messages API shape."""
+        return {"type": "text", "media_type": self.media_type, "data": self.data}
+
+
+ImageSource: TypeAlias = Base64Source | UrlSource | FileSource
+DocumentSource: TypeAlias = Base64Source | UrlSource | FileSource | PlainTextSource
+
+
+def _source_from_dict(data: Any) -> Base64Source | UrlSource | FileSource | PlainTextSource | None:
+    if not isinstance(data, Mapping):
+        return None
+    kind = data.get("type")
+    if kind == "base64" and isinstance(data.get("data"), str):
+        return Base64Source(str(data.get("media_type", "")), data["data"])
+    if kind == "url" and isinstance(data.get("url"), str):
+        return UrlSource(data["url"])
+    if kind == "file" and isinstance(data.get("file_id"), str):
+        return FileSource(data["file_id"])
+    if kind == "text" and isinstance(data.get("data"), str):
+        return PlainTextSource(data["data"], str(data.get("media_type", "text/plain")))
+    return None
+
+
+# -- blocks the user sends -----------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageBlock:
+    """An ``image`` block."""
+
+    source: ImageSource
+    type = "image"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The block in the Messages API shape."""
+        return {"type": "image", "source": self.source.to_dict()}
+
+
+@dataclasses.dataclass(frozen=True)
+class DocumentBlock:
+    """A ``document`` block: a PDF or text the model reads, and may cite.
+
+    Attributes:
+        source: Where the document's bytes are.
+        title: A title passed to the model (and shown in citations).
+        context: Text about the document that the model sees but never cites.
+        citations: True or False to set citations; None leaves the field out.
+    """
+
+    source: DocumentSource
+    title: str | None = None
+    context: str | None = None
+    citations: bool | None = None
+    type = "document"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The block in the Messages API shape."""
+        block: dict[str, Any] = {"type": "document", "source": self.source.to_dict()}
+        if self.title is not None:
+            block["title"] = self.title
+        if self.context is not None:
+            block["context"] = self.context
+        if self.citations is not None:
+            block["citations"] = {"enabled": self.citations}
+        return block
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolResultBlock:
+    """A ``tool_result`` block: what a tool call gave back, or why it failed.
+
+    Attributes:
+        tool_use_id: The id of the ``tool_use`` block this answers.
+        content: The result: plain text, or text, image and document blocks.
+        is_error: True when the call failed, was denied, timed out or was stopped.
+    """
+
+    tool_use_id: str
+    content: str | tuple[TextBlock | ImageBlock | DocumentBlock | OtherBlock, ...] = ""
+    is_error: bool = False
+    type = "tool_result"
+
+    @property
+    def text(self) -> str:
+        """The result's text, joined: what a person reads."""
+        if isinstance(self.content, str):
+            return self.content
+        return "\n".join(p.text for p in self.content if isinstance(p, TextBlock))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The block in the Messages API shape."""
+        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": self.tool_use_id}
+        if isinstance(self.content, str):
+            if self.content:
+                block["content"] = self.content
+        else:
+            block["content"] = [part.to_dict() for part in self.content]
+        if self.is_error:
+            block["is_error"] = True
+        return block
+
+
 ContentBlock: TypeAlias = (
-    TextBlock | ThinkingBlock | RedactedThinkingBlock | ToolUseBlock | OtherBlock
+    TextBlock
+    | ImageBlock
+    | DocumentBlock
+    | ToolUseBlock
+    | ToolResultBlock
+    | ThinkingBlock
+    | RedactedThinkingBlock
+    | OtherBlock
 )
+
+
+def _image_from_dict(data: Mapping[str, Any]) -> ContentBlock:
+    source = _source_from_dict(data.get("source"))
+    if isinstance(source, PlainTextSource) or source is None:
+        return OtherBlock(dict(data))
+    return ImageBlock(source)
+
+
+def _document_from_dict(data: Mapping[str, Any]) -> ContentBlock:
+    source = _source_from_dict(data.get("source"))
+    if source is None:
+        return OtherBlock(dict(data))
+    title, context, citations = data.get("title"), data.get("context"), data.get("citations")
+    enabled = citations.get("enabled") if isinstance(citations, Mapping) else None
+    return DocumentBlock(
+        source,
+        title if isinstance(title, str) else None,
+        context if isinstance(context, str) else None,
+        enabled if isinstance(enabled, bool) else None,
+    )
+
+
+def _tool_result_from_dict(data: Mapping[str, Any]) -> ContentBlock:
+    tool_use_id = data.get("tool_use_id")
+    if not isinstance(tool_use_id, str):
+        return OtherBlock(dict(data))
+    raw = data.get("content", "")
+    content: str | tuple[TextBlock | ImageBlock | DocumentBlock | OtherBlock, ...]
+    if isinstance(raw, str):
+        content = raw
+    elif isinstance(raw, list):
+        parts: list[TextBlock | ImageBlock | DocumentBlock | OtherBlock] = []
+        for item in raw:
+            if not isinstance(item, Mapping):
+                continue
+            part = block_from_dict(item)
+            parts.append(
+                part
+                if isinstance(part, TextBlock | ImageBlock | DocumentBlock | OtherBlock)
+                else OtherBlock(dict(item))
+            )
+        content = tuple(parts)
+    else:
+        content = ""
+    return ToolResultBlock(tool_use_id, content, data.get("is_error") is True)
+
+
+def blocks_to_dicts(blocks: Sequence[ContentBlock]) -> list[dict[str, Any]]:
+    """Every block in the Messages API shape."""
+    return [block.to_dict() for block in blocks]
+
+
+def blocks_from_dicts(data: Sequence[Any]) -> list[ContentBlock]:
+    """Typed blocks from a list of API-shaped objects; non-objects are skipped."""
+    return [block_from_dict(item) for item in data if isinstance(item, Mapping)]
 
 
 def block_from_dict(data: Mapping[str, Any]) -> ContentBlock:
     """Build a content block from its API shape; unknown types become ``OtherBlock``."""
     kind = data.get("type")
+    if kind == "image":
+        return _image_from_dict(data)
+    if kind == "document":
+        return _document_from_dict(data)
+    if kind == "tool_result":
+        return _tool_result_from_dict(data)
     if kind == "text":
         citations = data.get("citations")
         return TextBlock(

@@ -6,7 +6,13 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from desktop_app.core.wire.blocks import ContentBlock, TextBlock, block_from_dict
+from desktop_app.core.wire.blocks import (
+    ContentBlock,
+    Role,
+    TextBlock,
+    block_from_dict,
+    blocks_to_dicts,
+)
 
 _USAGE_COUNTS = (
     "input_tokens",
@@ -113,6 +119,23 @@ class Message:
         out.update(self.extra)
         return out
 
-    def to_param(self) -> dict[str, Any]:
+    def to_param(self) -> MessageParam:
         """The message as an ``assistant`` turn of a later request."""
-        return {"role": self.role, "content": [b.to_dict() for b in self.content]}
+        return MessageParam(Role.ASSISTANT, tuple(self.content))
+
+
+@dataclasses.dataclass(frozen=True)
+class MessageParam:
+    """One message of a request: a role and its content blocks."""
+
+    role: Role
+    content: tuple[ContentBlock, ...]
+
+    @classmethod
+    def text(cls, role: Role, text: str) -> MessageParam:
+        """A message holding one text block."""
+        return cls(role, (TextBlock(text),))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The message in the Messages API request shape."""
+        return {"role": self.role.value, "content": blocks_to_dicts(self.content)}

@@ -6,13 +6,13 @@ requests without loading httpx at start-up.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from desktop_app.core.catalog import ModelInfo
+from desktop_app.core.wire.message import MessageParam
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_API_VERSION = "2023-06-01"
@@ -33,7 +33,7 @@ class MessageRequest:
     """
 
     model: str
-    messages: Sequence[Mapping[str, Any]]
+    messages: Sequence[MessageParam]
     max_tokens: int = 4096
     system: str | None = None
     temperature: float | None = None
@@ -74,10 +74,9 @@ def build_body(request: MessageRequest, model: ModelInfo) -> tuple[dict[str, Any
     """
     max_tokens = model.clamp_max_tokens(request.max_tokens)
     betas = [b for b in (model.beta_for(max_tokens),) if b]
-    messages = [
-        {"role": m["role"], "content": _clean_content(copy.deepcopy(m["content"]))}
-        for m in request.messages
-    ]
+    messages = [m.to_dict() for m in request.messages]
+    for message in messages:
+        message["content"] = _clean_content(message["content"])
     body: dict[str, Any] = {"model": request.model, "max_tokens": max_tokens}
 
     tools = [dict(t) for t in request.tools]

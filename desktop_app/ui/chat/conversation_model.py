@@ -1,8 +1,14 @@
-"""``ConversationModel``: the Qt list-model adapter over a core Conversation."""
+"""``ConversationModel``: the Qt list-model adapter over a core :class:`ConversationSession`.
+
+The session owns the turns and every change to them; this adapter only turns
+its events into ``begin*``/``end*`` pairs and one-row ``dataChanged`` signals, so
+views can follow without the core knowing Qt.
+"""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -14,7 +20,9 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from desktop_app.core.conversation.model import Conversation, Turn, TurnStatus
+from desktop_app.core.conversation.model import Conversation, Turn
+from desktop_app.core.conversation.session import ConversationSession
+from desktop_app.core.wire.blocks import Role
 
 _ROOT = QModelIndex()
 
@@ -28,21 +36,47 @@ class TurnRole(enum.IntEnum):
     TEXT = Qt.ItemDataRole.UserRole + 3
 
 
+def speaker(turn: Turn) -> str:
+    """Who a turn is from, as people say it."""
+    if turn.role is Role.ASSISTANT:
+        return "Claude"
+    return "Tool results" if turn.is_tool_results else "You"
+
+
 class ConversationModel(QAbstractListModel):
-    """One row per turn. Every change to the conversation goes through this adapter.
+    """One row per turn of the session's conversation."""
 
-    Streaming updates emit ``dataChanged`` for the one row that changed.
-    """
-
-    def __init__(self, conversation: Conversation | None = None, parent: QObject | None = None):
-        """Wrap ``conversation`` (a new, empty one when None)."""
+    def __init__(self, session: ConversationSession, parent: QObject | None = None) -> None:
+        """Follow ``session``."""
         super().__init__(parent)
-        self._conversation = conversation or Conversation()
+        self._session = session
+        self._disconnect: list[Callable[[], None]] = [
+            session.inserting.connect(
+                lambda first, last: self.beginInsertRows(_ROOT, first, last)
+            ),
+            session.inserted.connect(lambda _first, _last: self.endInsertRows()),
+            session.removing.connect(lambda first, last: self.beginRemoveRows(_ROOT, first, last)),
+            session.removed.connect(lambda _first, _last: self.endRemoveRows()),
+            session.resetting.connect(self.beginResetModel),
+            session.reset.connect(self.endResetModel),
+            session.changed.connect(self.touch),
+        ]
+        self.destroyed.connect(self._detach)
+
+    def _detach(self) -> None:
+        for disconnect in self._disconnect:
+            disconnect()
+        self._disconnect = []
+
+    @property
+    def session(self) -> ConversationSession:
+        """The session this model shows."""
+        return self._session
 
     @property
     def conversation(self) -> Conversation:
-        """The wrapped conversation."""
-        return self._conversation
+        """The conversation shown."""
+        return self._session.conversation
 
     # -- Qt model interface ------------------------------------------------------------------
 
@@ -50,7 +84,7 @@ class ConversationModel(QAbstractListModel):
         """Number of turns (0 for any child index: this is a flat list)."""
         if parent.isValid():
             return 0
-        return len(self._conversation.turns)
+        return len(self._session.turns)
 
     def data(
         self,
@@ -58,18 +92,18 @@ class ConversationModel(QAbstractListModel):
         role: int = Qt.ItemDataRole.DisplayRole,
     ) -> Any:
         """Data for one turn."""
-        if not index.isValid() or not 0 <= index.row() < len(self._conversation.turns):
+        turns = self._session.turns
+        if not index.isValid() or not 0 <= index.row() < len(turns):
             return None
-        turn = self._conversation.turns[index.row()]
+        turn = turns[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, TurnRole.TEXT):
             return turn.text
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            speaker = "You" if turn.role == "user" else "Claude"
-            return f"{speaker}: {turn.text}"
+            return f"{speaker(turn)}: {turn.text}"
         if role == TurnRole.TURN:
             return turn
         if role == TurnRole.ROLE:
-            return turn.role
+            return turn.role.value
         if role == TurnRole.STATUS:
             return turn.status.value
         return None
@@ -80,61 +114,19 @@ class ConversationModel(QAbstractListModel):
         names.update({r.value: QByteArray(r.name.lower().encode()) for r in TurnRole})
         return names
 
-    # -- mutations -----------------------------------------------------------------------------
+    # -- lookups -------------------------------------------------------------------------------
 
     def turn(self, row: int) -> Turn:
         """The turn at ``row``."""
-        return self._conversation.turns[row]
+        return self._session.turns[row]
 
     def row_of(self, turn: Turn) -> int:
         """The row of ``turn``, or -1."""
-        for row, candidate in enumerate(self._conversation.turns):
-            if candidate is turn:
-                return row
-        return -1
-
-    def add_user(self, text: str, images: list[dict[str, Any]], notes: list[str]) -> Turn:
-        """Append a user turn."""
-        row = len(self._conversation.turns)
-        self.beginInsertRows(_ROOT, row, row)
-        try:
-            turn = self._conversation.add_user(text, images, notes)
-        finally:
-            self.endInsertRows()
-        return turn
-
-    def start_reply(self, model: str) -> Turn:
-        """Append an assistant turn that is about to stream."""
-        row = len(self._conversation.turns)
-        self.beginInsertRows(_ROOT, row, row)
-        turn = self._conversation.start_reply(model)
-        self.endInsertRows()
-        return turn
-
-    def remove(self, turn: Turn) -> None:
-        """Remove ``turn`` (a failed empty reply, say)."""
-        row = self.row_of(turn)
-        if row < 0:
-            return
-        self.beginRemoveRows(_ROOT, row, row)
-        del self._conversation.turns[row]
-        self.endRemoveRows()
-
-    def set_status(self, turn: Turn, status: TurnStatus, error: str | None = None) -> None:
-        """Change a turn's status (and error text)."""
-        turn.status = status
-        turn.error = error
-        self.touch(turn)
+        return self._session.row_of(turn)
 
     def touch(self, turn: Turn) -> None:
         """Tell views that ``turn`` changed (new streamed text, usage, status)."""
-        row = self.row_of(turn)
+        row = self._session.row_of(turn)
         if row >= 0:
             index = self.index(row, 0)
             self.dataChanged.emit(index, index, [])
-
-    def reset(self, conversation: Conversation | None = None) -> None:
-        """Replace the whole conversation (New conversation)."""
-        self.beginResetModel()
-        self._conversation = conversation or Conversation()
-        self.endResetModel()

@@ -26,8 +26,12 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
+from desktop_app.core.conversation.notices import turn_notice
+from desktop_app.core.conversation.usage import format_usage, reply_usage
 from desktop_app.core.render.markdown import escape_plain
 from desktop_app.core.render.turn_html import LARGE_MESSAGE, RenderedTurn, build_html
+from desktop_app.core.wire.blocks import Role
+from desktop_app.ui.chat.conversation_model import speaker as speaker_of
 from desktop_app.ui.chat.message_body import AutoHeightBrowser, MessageBody
 
 THUMBNAIL_SIZE = 96
@@ -36,18 +40,6 @@ THUMBNAIL_SIZE = 96
 def is_dark(widget: QWidget) -> bool:
     """True when the widget's palette is dark (follows the system theme)."""
     return widget.palette().window().color().lightnessF() < 0.5
-
-
-def format_usage(turn: Turn) -> str:
-    """``in 1,234 · out 56 · cache write 0 · cache read 1,100`` for a reply."""
-    usage = turn.usage
-    if usage is None or (usage.input_tokens == 0 and usage.output_tokens == 0):
-        return ""
-    parts = [f"in {usage.input_tokens:,}", f"out {usage.output_tokens:,}"]
-    if usage.cache_creation_input_tokens or usage.cache_read_input_tokens:
-        parts.append(f"cache write {usage.cache_creation_input_tokens:,}")
-        parts.append(f"cache read {usage.cache_read_input_tokens:,}")
-    return " · ".join(parts)
 
 
 class MessageWidget(QFrame):
@@ -82,7 +74,7 @@ class MessageWidget(QFrame):
         """Build the widget for ``turn``; ``prerendered`` skips rendering it here."""
         super().__init__(parent)
         self.turn = turn
-        self.setObjectName("userMessage" if turn.role == "user" else "assistantMessage")
+        self.setObjectName("userMessage" if turn.role is Role.USER else "assistantMessage")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self._streamed = ""
@@ -96,7 +88,7 @@ class MessageWidget(QFrame):
         layout.setSpacing(4)
 
         header = QHBoxLayout()
-        speaker = "You" if turn.role == "user" else "Claude"
+        speaker = speaker_of(turn)
         self._who = QLabel(f"<b>{speaker}</b>")
         self._who.setTextFormat(Qt.TextFormat.RichText)
         header.addWidget(self._who)
@@ -111,7 +103,7 @@ class MessageWidget(QFrame):
         self._header = header
         self._navigator: tuple[QToolButton, QLabel, QToolButton] | None = None
         self._action = QToolButton()
-        if turn.role == "user":
+        if turn.role is Role.USER:
             self._action.setText("Edit")
             self._action.setObjectName("editMessageButton")
             self._action.setAccessibleName("Edit this message and branch")
@@ -199,7 +191,7 @@ class MessageWidget(QFrame):
             self._show_streaming()
         else:
             self._show_final()
-        self._usage.setText(format_usage(turn))
+        self._usage.setText(format_usage(reply_usage(turn)))
         # No new version while a reply is being written.
         self._action.setEnabled(turn.status is not TurnStatus.STREAMING)
         self._show_notice()
@@ -334,37 +326,14 @@ class MessageWidget(QFrame):
             self._notes.show()
 
     def _show_notice(self) -> None:
-        turn = self.turn
-        message = turn.message
-        text = ""
-        retry = continue_ = False
-        if turn.status is TurnStatus.FAILED:
-            text = turn.error or "The request failed."
-            retry = True
-        elif turn.status is TurnStatus.INTERRUPTED:
-            text = turn.error or "The reply was interrupted; what arrived is kept."
-            retry = True
-        elif turn.status is TurnStatus.STOPPED:
-            text = "Stopped. What arrived is kept."
-        elif message is not None and turn.status is TurnStatus.DONE:
-            if message.stop_reason == "refusal":
-                details = message.stop_details or {}
-                why = details.get("explanation") or "the request was declined for safety reasons"
-                text = f"Claude declined to answer: {why}"
-            elif message.stop_reason == "max_tokens":
-                text = "The reply reached the max tokens limit."
-                continue_ = True
-            elif message.stop_reason == "model_context_window_exceeded":
-                text = "The conversation is longer than the model's context window."
-            elif message.stop_reason == "pause_turn":
-                text = "The model paused a long turn."
-                continue_ = True
+        notice = turn_notice(self.turn)
+        text = notice.text if notice is not None else ""
         self.notice.setText(text)
         self.notice.setVisible(bool(text))
         for name, wanted in (
-            ("retry", retry),
-            ("remove", turn.status is TurnStatus.FAILED),
-            ("continue", continue_),
+            ("retry", notice is not None and notice.can_retry),
+            ("remove", notice is not None and notice.can_remove),
+            ("continue", notice is not None and notice.can_continue),
         ):
             if wanted or name in self._buttons:
                 self._button(name).setVisible(wanted)

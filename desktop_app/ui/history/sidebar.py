@@ -14,8 +14,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.core.errors import StoreClosedError, StoreError
 from desktop_app.core.history.service import HistoryService
 from desktop_app.core.history.store import ConversationSummary, SearchHit
+from desktop_app.ui import notify
 from desktop_app.ui.asyncslot import async_slot
 from desktop_app.ui.history.conversation_list_model import ConversationListModel, ConversationRole
 
@@ -95,7 +97,6 @@ class Sidebar(QWidget):
         self.list_view.clicked.connect(self._on_activated)
         self.delete_button.clicked.connect(self._on_delete_clicked)
         self.model.rename_requested.connect(self._on_rename_requested)
-        history.conversations_changed.connect(self.refresh)
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -104,10 +105,16 @@ class Sidebar(QWidget):
         """Reload the list (or the search results)."""
         query = self.search_edit.text().strip()
         rows: list[ConversationSummary] | list[SearchHit]
-        if query:
-            rows = await self._history.call(lambda s: s.search(query, 100))
-        else:
-            rows = await self._history.call(lambda s: s.list_conversations(500))
+        try:
+            if query:
+                rows = await self._history.search(query, 100)
+            else:
+                rows = await self._history.list_conversations(500)
+        except StoreClosedError:
+            return  # the app is closing
+        except StoreError as exc:
+            notify.error(f"The conversation list could not be read: {exc}")
+            return
         if not shiboken6.isValid(self.model):  # the window closed meanwhile
             return
         self.model.set_rows(rows)
@@ -140,7 +147,11 @@ class Sidebar(QWidget):
         if conversation_id is None:
             return
         title = str(index.data(Qt.ItemDataRole.EditRole))
-        await self._history.call(lambda s: s.delete(int(conversation_id)))
+        try:
+            await self._history.delete(int(conversation_id))
+        except StoreError as exc:
+            notify.error(f"The conversation could not be deleted: {exc}")
+            return
         self._deleted = (int(conversation_id), title)
         self.undo_label.setText(f"Deleted “{title}”.")
         self.undo_label.show()
@@ -148,16 +159,18 @@ class Sidebar(QWidget):
         self._undo_timer.start()
         if conversation_id == self.current_id:
             self.new_requested.emit()
-        self._history.conversations_changed.emit()
 
     @async_slot()
     async def _on_undo_clicked(self) -> None:
         if self._deleted is None:
             return
         conversation_id, _title = self._deleted
-        await self._history.call(lambda s: s.undelete(conversation_id))
+        try:
+            await self._history.undelete(conversation_id)
+        except StoreError as exc:
+            notify.error(f"The conversation could not be brought back: {exc}")
+            return
         self._hide_undo()
-        self._history.conversations_changed.emit()
         self.open_requested.emit(conversation_id, None)
 
     def _hide_undo(self) -> None:
@@ -167,4 +180,7 @@ class Sidebar(QWidget):
 
     @async_slot(int, str)
     async def _on_rename_requested(self, conversation_id: int, title: str) -> None:
-        await self._history.call(lambda s: s.rename(conversation_id, title))
+        try:
+            await self._history.rename(conversation_id, title)
+        except StoreError as exc:
+            notify.error(f"The conversation could not be renamed: {exc}")

@@ -18,9 +18,9 @@ from desktop_app.core.api.client import MessagesClient
 from desktop_app.core.api.ratelimit import RateLimiter
 from desktop_app.core.api.retry import RetryNotice
 from desktop_app.core.catalog import Catalog, ModelInfo
-from desktop_app.core.wire.blocks import TextBlock, ThinkingBlock, ToolUseBlock
+from desktop_app.core.wire.blocks import Role, TextBlock, ThinkingBlock, ToolUseBlock
 from desktop_app.core.wire.events import ContentBlockDeltaEvent, PingEvent, TextDelta
-from desktop_app.core.wire.message import Message
+from desktop_app.core.wire.message import Message, MessageParam
 from desktop_app.core.wire.request import MessageRequest
 from desktop_app.offline.server import DEMO_API_KEY
 from tests.support import transcripts as t
@@ -46,7 +46,7 @@ def client_for(server: FaultyServer, **options: Any) -> MessagesClient:
 
 def ask(text: str = "hello", **fields: Any) -> MessageRequest:
     return MessageRequest(
-        fields.pop("model", HAIKU.id), [{"role": "user", "content": text}], **fields
+        fields.pop("model", HAIKU.id), [MessageParam.text(Role.USER, text)], **fields
     )
 
 

@@ -12,7 +12,7 @@ from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.errors import HistoryFormatError
 from desktop_app.core.history.io import export_json, export_markdown, import_json
 from desktop_app.core.history.store import HistoryStore
-from desktop_app.core.wire.blocks import TextBlock, ThinkingBlock
+from desktop_app.core.wire.blocks import Role, TextBlock, ThinkingBlock, block_from_dict
 from desktop_app.core.wire.message import Message, Usage
 
 KEY = "sk-ant-api03-test-key-that-must-never-leak"
@@ -33,7 +33,9 @@ def sample(store: HistoryStore) -> int:
     store.add_message(
         conversation,
         Turn(
-            "user", [IMAGE, {"type": "text", "text": "What is this?"}], notes=["1×1 px, 1 token"]
+            Role.USER,
+            [block_from_dict(IMAGE), TextBlock("What is this?")],
+            notes=["1×1 px, 1 token"],
         ),
     )
     message = Message(
@@ -45,14 +47,14 @@ def sample(store: HistoryStore) -> int:
     )
     store.add_message(
         conversation,
-        Turn("assistant", message=message, model="claude-opus-4-7"),
+        Turn(Role.ASSISTANT, message=message, model="claude-opus-4-7"),
         settings={"api_key": KEY, "temperature": 1.0},
     )
     store.add_message(
         conversation,
         Turn(
-            "user",
-            [{"type": "text", "text": "More?"}],
+            Role.USER,
+            [TextBlock("More?")],
             status=TurnStatus.FAILED,
             error="Rejected.",
         ),
@@ -61,7 +63,7 @@ def sample(store: HistoryStore) -> int:
     store.add_message(
         conversation,
         Turn(
-            "assistant",
+            Role.ASSISTANT,
             message=cut,
             status=TurnStatus.INTERRUPTED,
             error="Lost.",
@@ -149,7 +151,7 @@ def test_bare_request_body_imports(store: HistoryStore) -> None:
     assert [t.text for t in turns] == ["Hello there", "Hi.", "And this?"]
     assert turns[1].message is not None
     assert turns[1].message.model == "claude-sonnet-4-6"
-    assert turns[2].image_blocks == [IMAGE]
+    assert [b.to_dict() for b in turns[2].image_blocks] == [IMAGE]
     assert all(t.status is TurnStatus.DONE for t in turns)
 
 

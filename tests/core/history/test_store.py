@@ -14,19 +14,19 @@ from desktop_app.core.errors import CorruptStoreError, NewerStoreError
 from desktop_app.core.history.files import current_store_path, open_or_start_fresh
 from desktop_app.core.history.schema import SCHEMA_VERSION
 from desktop_app.core.history.store import HistoryStore
-from desktop_app.core.wire.blocks import TextBlock
+from desktop_app.core.wire.blocks import Base64Source, ImageBlock, Role, TextBlock
 from desktop_app.core.wire.message import Message, Usage
 
 FIXTURE_V1 = Path(__file__).resolve().parents[2] / "fixtures" / "history-v1.sqlite3"
 
 
 def user(text: str) -> Turn:
-    return Turn("user", [{"type": "text", "text": text}])
+    return Turn(Role.USER, [TextBlock(text)])
 
 
 def reply(text: str, model: str = "claude-sonnet-4-6") -> Turn:
     message = Message(model=model, content=[TextBlock(text)], usage=Usage(10, 5))
-    return Turn("assistant", message=message, model=model)
+    return Turn(Role.ASSISTANT, message=message, model=model)
 
 
 @pytest.fixture
@@ -40,11 +40,8 @@ def texts(store: HistoryStore, conversation_id: int) -> list[str]:
 
 def test_round_trip_of_every_turn_field(store: HistoryStore) -> None:
     conversation = store.create_conversation()
-    image = {
-        "type": "image",
-        "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"},
-    }
-    prompt = Turn("user", [image, {"type": "text", "text": "What is this?"}], notes=["1×1 px"])
+    image = ImageBlock(Base64Source("image/png", "AAAA"))
+    prompt = Turn(Role.USER, [image, TextBlock("What is this?")], notes=["1×1 px"])
     store.add_message(conversation, prompt)
     answer = reply("A pixel.")
     answer.message.stop_reason = "end_turn"  # type: ignore[union-attr]
@@ -64,7 +61,7 @@ def test_round_trip_of_every_turn_field(store: HistoryStore) -> None:
     assert store.conversation(conversation).title == "What is this?"
     # Reloaded turns can be sent again as they were.
     request = Conversation([s.turn for s in loaded]).request_messages()
-    assert request[0]["content"][0] == image
+    assert request[0].content[0] == image
 
 
 def test_settings_never_keep_secrets(store: HistoryStore) -> None:
@@ -133,7 +130,7 @@ def test_branches_versions_and_active_path(store: HistoryStore) -> None:
     # Only the active path goes to the API.
     store.set_active(q2b)
     sent = Conversation([s.turn for s in store.load_active_path(conversation)]).request_messages()
-    assert [m["content"][0]["text"] for m in sent] == [
+    assert [m.to_dict()["content"][0]["text"] for m in sent] == [
         "question one",
         "answer one",
         "question two, edited",
@@ -156,7 +153,7 @@ def test_rejected_turn_does_not_poison(store: HistoryStore) -> None:
     # Left out of the next request...
     next_prompt = user("try again")
     sent = Conversation([*turns, next_prompt]).request_messages()
-    assert [m["content"][-1]["text"] for m in sent] == ["fine", "ok", "try again"]
+    assert [m.to_dict()["content"][-1]["text"] for m in sent] == ["fine", "ok", "try again"]
     # ...or removed: the active path goes back to the reply before it.
     store.remove_message(bad)
     assert texts(store, conversation) == ["fine", "ok"]
@@ -217,10 +214,7 @@ def test_search_finds_a_message_on_another_branch(store: HistoryStore) -> None:
 
 def test_drafts_survive_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
-    image = {
-        "type": "image",
-        "source": {"type": "base64", "media_type": "image/png", "data": "AA=="},
-    }
+    image = ImageBlock(Base64Source("image/png", "AA=="))
     with HistoryStore.open(path) as store:
         conversation = store.create_conversation("c")
         other = store.create_conversation("other")
@@ -243,7 +237,7 @@ def test_streaming_reply_is_marked_interrupted_on_open(tmp_path: Path) -> None:
     with HistoryStore.open(path) as store:
         conversation = store.create_conversation()
         store.add_message(conversation, user("go"))
-        turn = Conversation().start_reply("claude-sonnet-4-6")
+        turn = Turn(Role.ASSISTANT, message=Message(), status=TurnStatus.STREAMING)
         reply_id = store.add_message(conversation, turn)
     with HistoryStore.open(path) as store:
         stored = store.message(reply_id).turn
@@ -256,7 +250,7 @@ def test_reply_writer_batches_and_finishes(store: HistoryStore) -> None:
     store.add_message(conversation, user("go"))
     message = Message(model="m", content=[TextBlock()])
     reply_id = store.add_message(
-        conversation, Turn("assistant", message=message, status=TurnStatus.STREAMING)
+        conversation, Turn(Role.ASSISTANT, message=message, status=TurnStatus.STREAMING)
     )
     writer = store.reply_writer(reply_id, interval=0.2)
     block = message.content[0]
@@ -280,7 +274,7 @@ def test_reply_writer_saves_partial_text_while_streaming(store: HistoryStore) ->
     conversation = store.create_conversation()
     message = Message(content=[TextBlock("partial")])
     reply_id = store.add_message(
-        conversation, Turn("assistant", message=message, status=TurnStatus.STREAMING)
+        conversation, Turn(Role.ASSISTANT, message=message, status=TurnStatus.STREAMING)
     )
     writer = store.reply_writer(reply_id, interval=0.0)
     message.content[0].append(" more")  # type: ignore[union-attr]
@@ -317,7 +311,7 @@ def test_migration_from_v1_keeps_everything_and_backs_up_first(tmp_path: Path) -
         assert (usage.input_tokens, usage.output_tokens) == (30, 8)
         assert kestrel[3].turn.model == "claude-sonnet-4-6"
         picture = store.load_active_path(listed[0].id)
-        assert picture[0].turn.image_blocks[0]["source"]["media_type"] == "image/png"
+        assert picture[0].turn.image_blocks[0].to_dict()["source"]["media_type"] == "image/png"
         assert [h.conversation_id for h in store.search("voles")] == [listed[1].id]
         # New features work on migrated data.
         store.add_message(listed[1].id, reply("Also insects."), parent_id=kestrel[2].message_id)

@@ -49,15 +49,16 @@ def test_sigkill_mid_reply_keeps_the_partial_reply(
     slow_server: FaultyServer, tmp_path: Path
 ) -> None:
     # The full reply, for comparison, from an undisturbed request.
-    full = _full_reply(slow_server, tmp_path / "reference.sqlite3")
+    full = _full_reply(slow_server, tmp_path / "reference")
     slow_server.push(Fault.slow(0.05))
-    db = tmp_path / "history.sqlite3"
+    data = tmp_path / "crash"
+    db = data / "history.sqlite3"
     child = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "tests.support.stream_to_store",
-            str(db),
+            str(data),
             slow_server.base_url,
             "/long",
         ],
@@ -98,15 +99,22 @@ def test_sigkill_mid_reply_keeps_the_partial_reply(
         assert full.startswith(text)
 
 
-def _full_reply(server: FaultyServer, db: Path) -> str:
+def _full_reply(server: FaultyServer, data: Path) -> str:
     subprocess.run(
-        [sys.executable, "-m", "tests.support.stream_to_store", str(db), server.base_url, "/long"],
+        [
+            sys.executable,
+            "-m",
+            "tests.support.stream_to_store",
+            str(data),
+            server.base_url,
+            "/long",
+        ],
         cwd=ROOT,
         check=True,
         capture_output=True,
         timeout=60,
     )
-    with HistoryStore.open(db) as store:
+    with HistoryStore.open(data / "history.sqlite3") as store:
         [summary] = store.list_conversations()
         reply = store.load_active_path(summary.id)[-1].turn
         assert reply.status is TurnStatus.DONE

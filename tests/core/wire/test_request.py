@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 
 from desktop_app.core.catalog import Catalog
+from desktop_app.core.wire.blocks import Base64Source, ImageBlock, OtherBlock, Role, TextBlock
+from desktop_app.core.wire.message import MessageParam
 from desktop_app.core.wire.request import MAX_CACHE_BREAKPOINTS, MessageRequest, build_body
 
 
@@ -23,8 +25,8 @@ def count_breakpoints(value: Any) -> int:
     return 0
 
 
-def user(text: str) -> dict[str, Any]:
-    return {"role": "user", "content": text}
+def user(text: str) -> MessageParam:
+    return MessageParam.text(Role.USER, text)
 
 
 def test_minimal_body_sends_only_what_was_set(catalog: Catalog) -> None:
@@ -35,7 +37,7 @@ def test_minimal_body_sends_only_what_was_set(catalog: Catalog) -> None:
     assert body == {
         "model": "claude-haiku-4-5",
         "max_tokens": 100,
-        "messages": [{"role": "user", "content": "hi"}],
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
         "stream": True,
     }
     assert betas == []
@@ -96,22 +98,16 @@ def test_unknown_model_gets_conservative_ceiling(catalog: Catalog) -> None:
 
 
 def test_empty_text_blocks_are_dropped_so_image_only_turns_work(catalog: Catalog) -> None:
-    image = {
-        "type": "image",
-        "source": {"type": "base64", "media_type": "image/png", "data": "AA"},
-    }
-    request = MessageRequest(
-        "claude-haiku-4-5",
-        [{"role": "user", "content": [image, {"type": "text", "text": ""}]}],
-    )
+    image = ImageBlock(Base64Source("image/png", "AA"))
+    request = MessageRequest("claude-haiku-4-5", [MessageParam(Role.USER, (image, TextBlock("")))])
     body, _ = build_body(request, catalog.get("claude-haiku-4-5"))
-    assert body["messages"][0]["content"] == [image]
-    # The caller's data is not mutated.
-    assert len(request.messages[0]["content"]) == 2
+    assert body["messages"][0]["content"] == [image.to_dict()]
+    # The caller's data is not changed.
+    assert len(request.messages[0].content) == 2
 
 
 def test_cache_marks_system_and_last_user_turn(catalog: Catalog) -> None:
-    messages = [user("first"), {"role": "assistant", "content": "ok"}, user("second")]
+    messages = [user("first"), MessageParam.text(Role.ASSISTANT, "ok"), user("second")]
     body, _ = build_body(
         MessageRequest("claude-haiku-4-5", messages, system="S", cache=True),
         catalog.get("claude-haiku-4-5"),
@@ -119,20 +115,23 @@ def test_cache_marks_system_and_last_user_turn(catalog: Catalog) -> None:
     assert body["system"] == [
         {"type": "text", "text": "S", "cache_control": {"type": "ephemeral"}}
     ]
-    assert body["messages"][0]["content"] == "first"
+    assert body["messages"][0]["content"] == [{"type": "text", "text": "first"}]
     assert body["messages"][2]["content"] == [
         {"type": "text", "text": "second", "cache_control": {"type": "ephemeral"}}
     ]
     assert count_breakpoints(body) == 2
-    assert messages[2]["content"] == "second"
+    assert count_breakpoints(messages[2].to_dict()) == 0
 
 
 def test_cache_never_exceeds_four_breakpoints(catalog: Catalog) -> None:
-    marked = {"type": "text", "text": "x", "cache_control": {"type": "ephemeral"}}
+    # Blocks kept verbatim may already carry breakpoints; they count against the four.
+    def marked() -> OtherBlock:
+        return OtherBlock({"type": "text", "text": "x", "cache_control": {"type": "ephemeral"}})
+
     messages = [
-        {"role": "user", "content": [dict(marked), dict(marked)]},
-        {"role": "assistant", "content": [dict(marked)]},
-        {"role": "user", "content": [{"type": "text", "text": "last"}]},
+        MessageParam(Role.USER, (marked(), marked())),
+        MessageParam(Role.ASSISTANT, (marked(),)),
+        user("last"),
     ]
     body, _ = build_body(
         MessageRequest("claude-haiku-4-5", messages, system="S", cache=True),
