@@ -182,6 +182,14 @@ class Engine:
             self._client_config = config
         return self._client
 
+    def check_configuration(self) -> None:
+        """Make sure a request could be sent now.
+
+        Raises:
+            ConfigurationError: There is no key (and no demo), or the settings are unusable.
+        """
+        self.client()
+
     def rate_limits(self, family: str) -> RateLimitSnapshot:
         """The limiter's latest figures for a model family."""
         return self.limiter.snapshot(family)

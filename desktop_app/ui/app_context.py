@@ -117,6 +117,14 @@ class AppContext(QObject):
         """
         return self.engine.client()
 
+    def check_configuration(self) -> None:
+        """Make sure a request could be sent now.
+
+        Raises:
+            ConfigurationError: There is no key (and no demo), or the settings are unusable.
+        """
+        self.engine.check_configuration()
+
     def runner(self) -> TurnRunner:
         """A runner for the current key and settings."""
         return self.engine.runner()

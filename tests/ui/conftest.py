@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from desktop_app.core.paths import AppPaths
+from desktop_app.ui import notify
 from tests.support.offline import FaultyServer
+from tests.support.windows import Windows
 
 
 @pytest.fixture
@@ -22,3 +26,15 @@ def server() -> Iterator[FaultyServer]:
     """An offline server with fault injection, answering at once."""
     with FaultyServer(delay=0.0) as faulty:
         yield faulty
+
+
+@pytest.fixture
+def windows(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, paths: AppPaths, server: FaultyServer
+) -> Iterator[Windows]:
+    """Windows on this test's folders and server, closed after the test."""
+    made = Windows(qtbot, qloop, paths, server)
+    yield made
+    for window in list(made.open):
+        made.stop(window)
+    notify.bridge.reset()

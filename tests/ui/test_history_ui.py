@@ -3,62 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
 
 from desktop_app.core.conversation.model import TurnStatus
 from desktop_app.core.paths import AppPaths
 from desktop_app.ui import notify
-from desktop_app.ui.app_context import AppContext
 from desktop_app.ui.history.conversation_list_model import ConversationRole
-from desktop_app.ui.main_window import MainWindow
 from tests.support.offline import Fault, FaultyServer
 from tests.support.qt import arm, eventually, wait
 from tests.support.qt import send_prompt as send
-
-KEY = "sk-ant-history-ui-test-0987654321"
-
-
-class Windows:
-    """Opens windows on the same folders, as restarts of the app would."""
-
-    def __init__(
-        self, qtbot: Any, loop: asyncio.AbstractEventLoop, paths: AppPaths, server: FaultyServer
-    ) -> None:
-        self.qtbot, self.loop, self.paths, self.server = qtbot, loop, paths, server
-        self.open: list[MainWindow] = []
-
-    def start(self) -> MainWindow:
-        notify.bridge.reset()
-        context = AppContext(self.paths)
-        context.api_key.use_for_session(KEY)
-        context.settings.update(base_url=self.server.base_url, model="claude-haiku-4-5")
-        window = MainWindow(context)
-        self.qtbot.addWidget(window)
-        window.show()
-        self.loop.run_until_complete(window.restore())
-        self.open.append(window)
-        return window
-
-    def stop(self, window: MainWindow) -> None:
-        window.close()
-        self.loop.run_until_complete(window.aclose())
-        self.open.remove(window)
-
-
-@pytest.fixture
-def windows(
-    qtbot: Any, qloop: asyncio.AbstractEventLoop, paths: AppPaths, server: FaultyServer
-) -> Iterator[Windows]:
-    made = Windows(qtbot, qloop, paths, server)
-    yield made
-    for window in list(made.open):
-        made.stop(window)
-    notify.bridge.reset()
+from tests.support.windows import KEY, Windows
 
 
 def test_conversation_reopens_after_a_restart(

@@ -17,7 +17,6 @@ from desktop_app.core.conversation.model import Turn, user_turn
 from desktop_app.core.conversation.session import ConversationSession
 from desktop_app.core.conversation.usage import conversation_usage, format_usage
 from desktop_app.core.errors import ConfigurationError, StoreError
-from desktop_app.core.wire.blocks import Role
 from desktop_app.ui import notify
 from desktop_app.ui.asyncslot import async_slot
 from desktop_app.ui.attachments.image_drop_pane import ImageDropPane
@@ -85,18 +84,19 @@ class ChatPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
 
-        self.view.retry_requested.connect(self._on_retry_requested)
-        self.view.continue_requested.connect(self._on_continue_requested)
-        self.view.regenerate_requested.connect(self._on_regenerate_requested)
+        self.view.retry_requested.connect(self.runs.retry)
+        self.view.continue_requested.connect(self.runs.continue_reply)
+        self.view.regenerate_requested.connect(self.runs.regenerate)
         self.view.edit_requested.connect(self._on_edit_requested)
-        self.view.version_requested.connect(self._on_version_requested)
-        self.view.remove_requested.connect(self._on_remove_requested)
+        self.view.version_requested.connect(self.runs.switch_version)
+        self.view.remove_requested.connect(self.runs.remove)
         self.composer.send_requested.connect(self.send)
         self.composer.stop_requested.connect(self.stop)
         self.runs.busy_changed.connect(self.composer.set_busy)
         self.runs.busy_changed.connect(self.busy_changed)
         self.runs.reply_finished.connect(self._on_reply_finished)
         self.runs.usage_changed.connect(self._update_usage)
+        self.runs.turns_replaced.connect(self._on_turns_replaced)
         self.session.versions_changed.connect(self._on_versions_changed)
         self.session.stored.connect(self.conversation_opened.emit)
         self._update_usage()
@@ -217,7 +217,7 @@ class ChatPanel(QWidget):
                 notify.info("Type a message or attach an image first.")
                 self.runs.end()
                 return
-            self._context.client()  # a missing key is said before anything changes
+            self._context.check_configuration()  # a missing key is said before anything changes
         except ConfigurationError as exc:
             notify.error(str(exc))  # the draft stays where it is
             self.runs.end()
@@ -240,46 +240,6 @@ class ChatPanel(QWidget):
         """Stop the reply at once; what arrived is kept."""
         self.runs.stop()
 
-    @async_slot(object)
-    async def _on_retry_requested(self, turn: Turn) -> None:
-        if not self.runs.begin():
-            return
-        prompt: Turn | None = turn
-        if turn.role is Role.ASSISTANT:
-            # Drop the broken reply and ask again for the prompt before it.
-            prompt = self.session.prompt_before(turn)
-            self.session.remove(turn)
-            await self._forget(turn)
-        if prompt is None:
-            self.runs.end()
-            return
-        await self.runs.run(prompt)
-
-    @async_slot(object)
-    async def _on_continue_requested(self, _turn: Turn) -> None:
-        if self.runs.begin():
-            await self.runs.run(self.session.add_continue_prompt())
-
-    @async_slot(object)
-    async def _on_regenerate_requested(self, reply: Turn) -> None:
-        if not self.runs.begin():
-            return
-        prompt = self.session.prompt_before(reply)
-        if prompt is None:
-            self.runs.end()
-            return
-        # Later turns stay stored with the old version; the new one starts here.
-        self.session.truncate(self.session.row_of(reply))
-        await self.runs.run(prompt)
-
-    @async_slot(object)
-    async def _on_remove_requested(self, turn: Turn) -> None:
-        if self.runs.busy:
-            return
-        self.session.remove(turn)
-        await self._forget(turn)
-        self._count_images()
-
     def _on_edit_requested(self, turn: Turn) -> None:
         if self.runs.busy:
             return
@@ -288,32 +248,21 @@ class ChatPanel(QWidget):
         self.prompt.setFocus()
         notify.info("Editing a message: Send makes a new branch; the old one is kept.")
 
-    @async_slot(object, int)
-    async def _on_version_requested(self, turn: Turn, step: int) -> None:
-        if self.runs.busy:
-            return
-        try:
-            switched = await self.session.switch_version(turn, step)
-        except StoreError as exc:
-            notify.error(f"That version could not be shown: {exc}")
-            return
-        if switched:
-            self._thumbnails.clear()
-            self._count_images()
-            self._update_usage()
-            self.conversation_opened.emit(self.conversation_id)  # shown again, another path
-
-    async def _forget(self, turn: Turn) -> None:
-        try:
-            await self.session.forget(turn)
-        except StoreError as exc:
-            notify.error(f"The message was removed here but not from the history: {exc}")
-
     # -- reactions -----------------------------------------------------------------------
 
     def _on_reply_finished(self, turn: Turn) -> None:
         self._context.publish_rate_limits(self._context.options().model.family)
         self.reply_finished.emit(turn)
+
+    def _on_turns_replaced(self) -> None:
+        """Another path of the same conversation is shown, or a turn was removed."""
+        self._thumbnails = {
+            t.id: self._thumbnails[t.id] for t in self.session.turns if t.id in self._thumbnails
+        }
+        self._count_images()
+        self._update_usage()
+        if self.session.conversation_id is not None:
+            self.conversation_opened.emit(self.conversation_id)
 
     def _on_versions_changed(self, turn: Turn) -> None:
         versions = self.session.versions(turn)

@@ -34,7 +34,10 @@ from desktop_app.core.conversation.runner import (
     TurnRunner,
 )
 from desktop_app.core.conversation.session import ConversationSession
+from desktop_app.core.errors import StoreError
+from desktop_app.core.wire.blocks import Role
 from desktop_app.ui import notify
+from desktop_app.ui.asyncslot import async_slot
 from desktop_app.ui.chat.conversation_view import ConversationView
 from desktop_app.ui.throttle import Throttle
 
@@ -50,11 +53,13 @@ class RunController(QObject):
         reply_finished: A run ended, whatever the outcome (its last reply Turn, or the
             prompt when no reply was kept).
         usage_changed: A reply's token figures may have changed.
+        turns_replaced: Turns were removed, or another version of the path is shown.
     """
 
     busy_changed = Signal(bool)
     reply_finished = Signal(object)
     usage_changed = Signal()
+    turns_replaced = Signal()
 
     def __init__(
         self,
@@ -131,6 +136,69 @@ class RunController(QObject):
         turn = finished.reply or finished.prompt
         self._announce(announcement(turn, time.monotonic() - started))
         self.reply_finished.emit(turn)
+
+    # -- what the buttons on a turn ask for -------------------------------------------
+
+    @async_slot(object)
+    async def retry(self, turn: Turn) -> None:
+        """Send a failed prompt again, or ask again for the prompt of a broken reply."""
+        if not self.begin():
+            return
+        prompt: Turn | None = turn
+        if turn.role is Role.ASSISTANT:
+            prompt = self._session.prompt_before(turn)
+            self._session.remove(turn)
+            await self._forget(turn)
+        if prompt is None:
+            self.end()
+            return
+        await self.run(prompt)
+
+    @async_slot(object)
+    async def continue_reply(self, _turn: Turn) -> None:
+        """Ask the model to go on after a reply that was cut at its limit or paused."""
+        if self.begin():
+            await self.run(self._session.add_continue_prompt())
+
+    @async_slot(object)
+    async def regenerate(self, reply: Turn) -> None:
+        """Ask again; the new reply is another version, the old one stays stored."""
+        if not self.begin():
+            return
+        prompt = self._session.prompt_before(reply)
+        if prompt is None:
+            self.end()
+            return
+        self._session.truncate(self._session.row_of(reply))
+        await self.run(prompt)
+
+    @async_slot(object)
+    async def remove(self, turn: Turn) -> None:
+        """Take a failed turn away, from the screen and from the history."""
+        if self.busy:
+            return
+        self._session.remove(turn)
+        await self._forget(turn)
+        self.turns_replaced.emit()
+
+    @async_slot(object, int)
+    async def switch_version(self, turn: Turn, step: int) -> None:
+        """Show the previous (-1) or next (+1) version of ``turn``."""
+        if self.busy:
+            return
+        try:
+            switched = await self._session.switch_version(turn, step)
+        except StoreError as exc:
+            notify.error(f"That version could not be shown: {exc}")
+            return
+        if switched:
+            self.turns_replaced.emit()
+
+    async def _forget(self, turn: Turn) -> None:
+        try:
+            await self._session.forget(turn)
+        except StoreError as exc:
+            notify.error(f"The message was removed here but not from the history: {exc}")
 
     # -- events --------------------------------------------------------------------------
 
