@@ -90,7 +90,8 @@ def test_a_store_failure_during_send_leaves_the_window_usable(
     failed = send(window, qloop, "please keep this")
     assert failed.status is TurnStatus.FAILED
     assert failed.text == "please keep this"
-    assert failed.error is not None and "disk is full" in failed.error
+    assert failed.error is not None
+    assert "disk is full" in failed.error
     assert any("disk is full" in m.text for m in shown)
     assert not window.chat.busy
     assert window.chat.send_button.isEnabled()

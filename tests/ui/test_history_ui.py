@@ -43,8 +43,9 @@ def test_draft_survives_a_restart_and_a_switch(
 ) -> None:
     window = windows.start()
     send(window, qloop, "first conversation")
+    saved = arm(window.chat.composer.draft_saved)
     window.chat.prompt.setPlainText("an unfinished thought")
-    qloop.run_until_complete(asyncio.sleep(0.8))  # the draft is saved after typing stops
+    wait(qloop, saved)  # the draft is saved a moment after typing stops
     first_id = window.chat.conversation_id
     assert first_id is not None
     qloop.run_until_complete(window.chat.new_conversation())
@@ -116,12 +117,13 @@ def test_rename_in_place(windows: Windows, qloop: asyncio.AbstractEventLoop) -> 
     sidebar = window.sidebar
     sidebar.refresh()
     eventually(qloop, lambda: sidebar.model.rowCount() == 1)
+    # The rename is stored, and the list read back from the history shows it.
+    reread = arm(sidebar.refreshed)
     assert sidebar.model.setData(
         sidebar.model.index(0, 0), "  Trip   plans ", Qt.ItemDataRole.EditRole
     )
-    qloop.run_until_complete(asyncio.sleep(0.1))
-    sidebar.refresh()
-    eventually(qloop, lambda: sidebar.model.index(0, 0).data() == "Trip plans")
+    wait(qloop, reread)
+    assert sidebar.model.index(0, 0).data() == "Trip plans"
 
 
 def test_failed_turn_is_stored_as_failed_and_left_out_after_restart(

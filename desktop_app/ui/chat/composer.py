@@ -76,10 +76,12 @@ class Composer(QWidget):
     Signals:
         send_requested: Send was pressed (or Enter).
         stop_requested: Stop was pressed.
+        draft_saved: The draft reached the history.
     """
 
     send_requested = Signal()
     stop_requested = Signal()
+    draft_saved = Signal()
 
     def __init__(
         self, session: ConversationSession, model: ModelInfo, parent: QWidget | None = None
@@ -180,6 +182,9 @@ class Composer(QWidget):
             await self._session.save_draft(text, attachments)
         except StoreError as exc:
             notify.error(f"The draft could not be saved: {exc}")
+            return
+        if shiboken6.isValid(self):
+            self.draft_saved.emit()
 
     async def flush_draft(self) -> None:
         """Save a draft whose save is still waiting (before leaving or quitting)."""

@@ -28,10 +28,12 @@ class Sidebar(QWidget):
     Signals:
         open_requested: Open a conversation (id, message id to show or None).
         new_requested: Start a new conversation.
+        refreshed: The list was read again from the history.
     """
 
     open_requested = Signal(int, object)
     new_requested = Signal()
+    refreshed = Signal()
 
     def __init__(self, history: HistoryService, parent: QWidget | None = None) -> None:
         """Build the sidebar on ``history``."""
@@ -119,6 +121,7 @@ class Sidebar(QWidget):
             return
         self.model.set_rows(rows)
         self._select_current()
+        self.refreshed.emit()
 
     def set_current(self, conversation_id: int | None) -> None:
         """Highlight the open conversation."""
