@@ -28,11 +28,13 @@ def keychain_available() -> bool:
     return bool(priority and priority > 0) and "fail" not in name.lower()
 
 
-def load_api_key() -> str | None:
-    """The key from ``ANTHROPIC_API_KEY``, else from the keychain, else None."""
-    env = os.environ.get(ENV_VAR, "").strip()
-    if env:
-        return env
+def environment_key() -> str | None:
+    """The key in ``ANTHROPIC_API_KEY``, if set: it beats the keychain everywhere."""
+    return os.environ.get(ENV_VAR, "").strip() or None
+
+
+def keychain_key() -> str | None:
+    """The key stored in the keychain, or None (no key, no keychain, or locked)."""
     try:
         import keyring
 
@@ -40,6 +42,11 @@ def load_api_key() -> str | None:
     except Exception:  # no backend, locked keychain, D-Bus missing: all mean "no key"
         return None
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def load_api_key() -> str | None:
+    """The key from ``ANTHROPIC_API_KEY``, else from the keychain, else None."""
+    return environment_key() or keychain_key()
 
 
 def store_api_key(key: str) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 from collections.abc import Coroutine
 from typing import Any, Literal
 
@@ -37,17 +36,13 @@ class _Found:
     keychain_available: bool
 
 
-def _environment_key() -> str | None:
-    return os.environ.get(secrets.ENV_VAR, "").strip() or None
-
-
 def _read() -> _Found:
     """Look the key up; blocking, so it may run in a worker thread."""
     available = secrets.keychain_available()
-    env = _environment_key()
+    env = secrets.environment_key()
     if env is not None:
         return _Found(env, "environment", available)
-    key = secrets.load_api_key()
+    key = secrets.keychain_key()
     return _Found(key, "keychain" if key else None, available)
 
 
@@ -165,7 +160,7 @@ class ApiKeyState(QObject):
             self.changed.emit()
             return False
         self._keychain_available = True
-        env = _environment_key()
+        env = secrets.environment_key()
         if env is not None:
             self._key, self._source = env, "environment"
             notify.info(
@@ -204,7 +199,7 @@ class ApiKeyState(QObject):
         self._after_forget()
 
     def _after_forget(self) -> None:
-        env = _environment_key()
+        env = secrets.environment_key()
         if env is not None:
             self._key, self._source = env, "environment"
             notify.info(
