@@ -14,7 +14,6 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from desktop_app.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
-from desktop_app.core.conversation.model import TurnStatus
 
 if TYPE_CHECKING:
     from desktop_app.core.conversation.runner import RunFinished
@@ -132,7 +131,7 @@ def _ask(
     api_key: str | None,
 ) -> int:
     from desktop_app.core.conversation.memory import MemoryHistory
-    from desktop_app.core.conversation.model import user_turn
+    from desktop_app.core.conversation.model import TurnStatus, user_turn
     from desktop_app.core.conversation.notices import stop_notice
     from desktop_app.core.conversation.runner import ReplyProgress, RetryScheduled, RunEvent
     from desktop_app.core.conversation.session import ConversationSession

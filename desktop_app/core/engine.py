@@ -23,13 +23,13 @@ from desktop_app.core.conversation.options import RequestOptions
 from desktop_app.core.conversation.ports import ToolExecutor
 from desktop_app.core.conversation.runner import DEFAULT_MAX_ROUNDS, TurnRunner
 from desktop_app.core.errors import APIError, ConfigurationError
-from desktop_app.core.history.service import HistoryService
 from desktop_app.core.observable import Event
 from desktop_app.core.paths import AppPaths
 from desktop_app.core.settings import Settings
 
 if TYPE_CHECKING:
     from desktop_app.core.api.client import MessagesClient
+    from desktop_app.core.history.service import HistoryService
 
 log = logging.getLogger("iris.engine")
 
@@ -85,7 +85,12 @@ class Engine:
         self.catalog = Catalog.load(paths.cache)
         self.settings = settings or Settings()
         self.limiter = RateLimiter(self._tier())
-        self.history: HistoryService | None = HistoryService(paths.data) if with_history else None
+        self.history: HistoryService | None = None
+        if with_history:
+            # SQLite and the store load only when there is a history to keep.
+            from desktop_app.core.history.service import HistoryService
+
+            self.history = HistoryService(paths.data)
         self._api_key: str | None = None
         self._force_demo = demo
         self._start_demo = start_demo
