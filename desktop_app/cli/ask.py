@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from desktop_app.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+
+EXIT_BROKEN_PIPE = 141  # as a shell reports a program stopped by SIGPIPE
 
 if TYPE_CHECKING:
     from desktop_app.core.conversation.runner import RunFinished
@@ -157,6 +160,20 @@ def _ask(
     turn = session.add_prompt(user_turn(prompt, attachments, notes))
     out = sys.stdout
 
+    reader_gone = False  # stdout's reader closed the pipe (``iris ask … | head``)
+    running: list[asyncio.Task[Any]] = []
+
+    def write(text: str) -> None:
+        nonlocal reader_gone
+        if reader_gone:
+            return
+        try:
+            out.write(text)
+            out.flush()
+        except BrokenPipeError:
+            reader_gone = True
+            running[0].cancel()  # nobody reads the reply any more: stop it
+
     def on_event(event: RunEvent) -> None:
         if isinstance(event, RetryScheduled):
             notice = event.notice
@@ -170,16 +187,22 @@ def _ask(
             and isinstance(event.event, ContentBlockDeltaEvent)
             and isinstance(event.event.delta, TextDelta)
         ):
-            out.write(event.event.delta.text)
-            out.flush()
+            write(event.event.delta.text)
 
     async def main() -> RunFinished:
+        task = asyncio.current_task()
+        assert task is not None
+        running.append(task)
         try:
             return await engine.runner().run(session, turn, engine.options(), on_event)
         finally:
             await engine.aclose()
 
     finished = asyncio.run(main())
+    if reader_gone:
+        # Python would complain about the closed pipe on exit; nobody is reading.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     reply = finished.reply
     message = reply.message if reply is not None else None
     error = finished.error

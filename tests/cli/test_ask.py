@@ -189,3 +189,36 @@ def test_network_failure_exits_1() -> None:
     assert len(stderr_lines) == 1
     assert "Connection failed" in stderr_lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_a_reader_that_stops_reading_ends_the_reply_quietly(
+    offline_server: FaultyServer,
+) -> None:
+    # Slow pieces: the reply is still streaming when the reader goes away.
+    offline_server.push(Fault.slow(0.05))
+    env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY",)}
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+    env.update(with_server(offline_server))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "desktop_app", "ask", "/long"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert child.stdout is not None
+    assert child.stdout.read(40)  # like `| head -c 40`
+    child.stdout.close()
+    _out, err = child.communicate(timeout=60)
+    assert child.returncode == 141
+    assert b"Traceback" not in err
+    assert err == b""
+
+
+def test_a_refusal_and_a_cut_reply_are_explained_in_one_line() -> None:
+    refused = iris("--demo", "/refuse")
+    assert refused.returncode == 0
+    line = assert_one_clean_line(refused.stderr)
+    assert line.startswith("iris: Claude declined to answer")
+    cut = iris("--demo", "--max-tokens", "20", "/long")
+    assert cut.returncode == 0
+    assert assert_one_clean_line(cut.stderr) == "iris: The reply reached the max tokens limit."
