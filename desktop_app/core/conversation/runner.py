@@ -55,40 +55,34 @@ TOOL_STOPPED = "Stopped by the user before the tool finished."
 
 
 @dataclasses.dataclass(frozen=True)
-class ReplyStarted:
+class _ReplyEvent:
+    reply: Turn
+
+
+class ReplyStarted(_ReplyEvent):
     """A reply was added and its request is on its way."""
 
-    reply: Turn
+
+class ReplyStreaming(_ReplyEvent):
+    """The service accepted the request; the reply streams from now on."""
+
+
+class ReplyFinished(_ReplyEvent):
+    """A reply ended with its final status (it may have been removed, when nothing arrived)."""
 
 
 @dataclasses.dataclass(frozen=True)
-class RetryScheduled:
+class RetryScheduled(_ReplyEvent):
     """The request failed and will be sent again after ``notice.delay`` seconds."""
 
-    reply: Turn
     notice: RetryNotice
 
 
 @dataclasses.dataclass(frozen=True)
-class ReplyStreaming:
-    """The service accepted the request; the reply streams from now on."""
-
-    reply: Turn
-
-
-@dataclasses.dataclass(frozen=True)
-class ReplyProgress:
+class ReplyProgress(_ReplyEvent):
     """A stream event was applied to ``reply.message``."""
 
-    reply: Turn
     event: StreamEvent
-
-
-@dataclasses.dataclass(frozen=True)
-class ReplyFinished:
-    """A reply ended with its final status (it may have been removed, when nothing arrived)."""
-
-    reply: Turn
 
 
 @dataclasses.dataclass(frozen=True)

@@ -160,16 +160,11 @@ class ApiKeyState(QObject):
             self.changed.emit()
             return False
         self._keychain_available = True
-        env = secrets.environment_key()
-        if env is not None:
-            self._key, self._source = env, "environment"
-            notify.info(
-                "The key was saved in the system keychain, but ANTHROPIC_API_KEY is set "
-                "and takes precedence."
-            )
-        else:
-            self._key, self._source = key, "keychain"
-        self.changed.emit()
+        self._settle(
+            (key, "keychain"),
+            "The key was saved in the system keychain, but ANTHROPIC_API_KEY is set "
+            "and takes precedence.",
+        )
         return True
 
     def use_for_session(self, key: str) -> None:
@@ -199,15 +194,19 @@ class ApiKeyState(QObject):
         self._after_forget()
 
     def _after_forget(self) -> None:
+        self._settle(
+            (None, None),
+            "The stored key was removed. ANTHROPIC_API_KEY is still set, so Iris keeps using it.",
+        )
+
+    def _settle(self, otherwise: tuple[str | None, KeySource | None], env_note: str) -> None:
+        """Use the environment's key when set (saying ``env_note``), else ``otherwise``."""
         env = secrets.environment_key()
         if env is not None:
             self._key, self._source = env, "environment"
-            notify.info(
-                "The stored key was removed. ANTHROPIC_API_KEY is still set, so Iris keeps "
-                "using it."
-            )
+            notify.info(env_note)
         else:
-            self._key, self._source = None, None
+            self._key, self._source = otherwise
         self.changed.emit()
 
     def _spawn(self, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> None:
