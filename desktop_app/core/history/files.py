@@ -128,9 +128,12 @@ def _start_fresh(
 def _fall_back(path: Path, problem: StoreAccessError) -> tuple[HistoryStore, str]:
     if _exists(path):
         try:
-            return HistoryStore.open(path, read_only=True), f"{problem} {_READ_ONLY_NOTE}"
+            store = HistoryStore.open(path, read_only=True)
         except StoreError:
             pass  # not readable either: the message below names the first cause
+        else:
+            store.read_only_reason = str(problem)
+            return store, f"{problem} {_READ_ONLY_NOTE}"
     return HistoryStore.in_memory_store(), f"{problem} {_MEMORY_NOTE}"
 
 

@@ -20,6 +20,7 @@ import errno
 import json
 import os
 import re
+import shutil
 import sqlite3
 import stat
 import time
@@ -43,6 +44,9 @@ SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 5000
 # A shared-cache (in-memory) database reports a lock at once, without waiting.
 _LOCKED_RETRY_SECONDS = 0.005
+# A disk with less room than this that fails a write is full, whatever SQLite
+# calls it (it cannot grow the WAL index, say, and reports an I/O error).
+_NEARLY_FULL_BYTES = 1 << 20
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 # Settings keys that could carry a secret are never stored (and so never exported).
 _SECRET_KEY = re.compile(r"key|secret|authori[sz]ation|password|cookie|header", re.IGNORECASE)
@@ -170,8 +174,8 @@ def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     """A connection to the history file, in autocommit mode.
 
     A read-only connection that cannot make the WAL index beside the file (its
-    folder is read-only) reads the file as immutable: nothing can write there
-    meanwhile, so nothing can change under it.
+    folder is read-only, its disk full) reads the file as immutable: nothing can
+    write there meanwhile, so nothing can change under it.
     """
     if read_only:
         uri = Path(path).absolute().as_uri()
@@ -180,7 +184,13 @@ def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
             connection.close()
-            if _primary(exc) not in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN):
+            # No WAL index can be made beside it (a read-only folder, a full disk).
+            if _primary(exc) not in (
+                sqlite3.SQLITE_READONLY,
+                sqlite3.SQLITE_CANTOPEN,
+                sqlite3.SQLITE_IOERR,
+                sqlite3.SQLITE_FULL,
+            ):
                 raise
             connection = _open_uri(uri + "?immutable=1")
     else:
@@ -299,6 +309,8 @@ def store_error(exc: sqlite3.Error, path: Path) -> StoreError | None:
         return CorruptStoreError(f"{path} is damaged.", path)
     if code == sqlite3.SQLITE_CANTOPEN:
         return StoreIOError(f"Iris could not open its conversation history {path}.", path)
+    if code == sqlite3.SQLITE_IOERR and _nearly_full(path):
+        return _full(path)
     if code in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_PROTOCOL):
         return StoreIOError(
             f"The disk failed while Iris read or wrote its conversation history {path}.", path
@@ -331,6 +343,13 @@ def os_store_error(exc: OSError, path: Path, *, reading: bool = False) -> StoreE
     return StoreIOError(
         f"Iris could not use its conversation history in {path.parent}{why}.", path
     )
+
+
+def _nearly_full(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free < _NEARLY_FULL_BYTES
+    except OSError:
+        return False
 
 
 def _read_only(path: Path) -> StoreReadOnlyError:

@@ -178,6 +178,13 @@ def _guarded(
             typed = store_error(exc, store.path)
             if typed is None:
                 raise
+            if isinstance(typed, StoreReadOnlyError) and store.read_only_reason:
+                # Say why it is read-only: the folder may well be writable.
+                typed = StoreReadOnlyError(
+                    "Your conversation history is open read-only, so this was not saved. "
+                    f"When Iris started: {store.read_only_reason}",
+                    store.path,
+                )
             raise typed from exc
 
     return guarded
@@ -193,6 +200,8 @@ class HistoryStore:
         path: The file (:data:`MEMORY_PATH` for a store kept in memory).
         backup: The copy taken before a migration on this open, if any.
         read_only: Opened read-only: every change raises StoreReadOnlyError.
+        read_only_reason: Why it was opened read-only, when that was not asked
+            for; every refused change says it.
         in_memory: Kept in memory only; nothing outlives :meth:`close`.
     """
 
@@ -209,6 +218,7 @@ class HistoryStore:
         self.path = path
         self.backup: Path | None = None
         self.read_only = read_only
+        self.read_only_reason: str | None = None
         self._memory_name = memory_name
 
     @property

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import collections
 import errno
 import json
+import os
+import shutil
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -245,6 +249,33 @@ def test_a_full_disk_at_open_is_not_damage(
     assert files(data) == [STORE_NAME]
 
 
+def test_a_full_disk_at_open_shows_the_history_and_says_full_on_every_write(
+    data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opener = os.open
+    target = str(data / STORE_NAME)
+
+    def no_space(path: Any, flags: int, mode: int = 0o777, **kwargs: Any) -> int:
+        if str(path) == target and flags & (os.O_RDWR | os.O_WRONLY):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return opener(path, flags, mode, **kwargs)
+
+    monkeypatch.setattr(os, "open", no_space)
+    store, notice = open_or_start_fresh(data)
+    with store:
+        assert notice is not None
+        assert "is full" in notice
+        assert "damaged" not in notice
+        assert store.read_only
+        assert len(store.list_conversations()) == 2
+        with pytest.raises(StoreReadOnlyError) as caught:
+            store.rename(1, "new title")
+        # The refusal names the real cause, not a read-only folder.
+        assert "is full" in str(caught.value)
+        assert "open read-only" in str(caught.value)
+    assert files(data) == [STORE_NAME]
+
+
 def test_a_read_only_folder_shows_the_history_read_only(data: Path) -> None:
     with read_only_folder(data):
         store, notice = open_or_start_fresh(data)
@@ -340,6 +371,18 @@ def test_sqlite_errors_are_told_apart_by_code_not_text(code: int, kind: type[Sto
     typed = store_error(_sqlite_error(code, "database is locked"), Path("/d/history.sqlite3"))
     assert type(typed) is kind
     assert "locked" not in str(typed)
+
+
+def test_an_io_error_on_a_disk_with_no_room_left_is_a_full_disk(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # SQLite says "disk I/O error" when it cannot grow the WAL index on a full disk.
+    error = _sqlite_error(sqlite3.SQLITE_IOERR_SHMSIZE, "disk I/O error")
+    path = tmp_path / STORE_NAME
+    assert type(store_error(error, path)) is StoreIOError
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(10**9, 10**9 - 4096, 4096))
+    assert type(store_error(error, path)) is StoreFullError
 
 
 def test_an_error_without_a_code_is_left_as_it_is() -> None:
