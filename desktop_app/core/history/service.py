@@ -134,7 +134,10 @@ class HistoryService:
             How many were purged; 0 when the history cannot be written, which is
             logged: the purge is tried again on close and on the next start.
         """
-        return await self.call(lambda store: _purge(store, 0.0, conversation_id))
+        try:
+            return await self.call(lambda store: _purge(store, 0.0, conversation_id))
+        except StoreClosedError:
+            return 0  # closing purges everything deleted anyway
 
     async def aclose(self) -> None:
         """Purge deleted conversations, close the store and stop the worker."""
