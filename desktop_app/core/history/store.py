@@ -459,6 +459,8 @@ class HistoryStore:
         with transaction(self._db) as db:
             db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
 
+    # Kept on purpose for a later caller, like add_message(settings=) and
+    # message_settings(): the window does not record request settings yet.
     @_guarded
     def set_conversation_settings(
         self, conversation_id: int, *, model: str | None = None, system: str | None = None
