@@ -1,4 +1,4 @@
-"""``iris history``: list, export and import saved conversations.
+"""``iris history``: list, export, import and delete saved conversations.
 
 Exit codes: 0 success; 2 bad usage or an unusable input (unknown id, a bad or
 truncated import file); 1 the history or an output file cannot be used. Errors
@@ -35,8 +35,8 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
     """
     parser = subparsers.add_parser(
         "history",
-        help="list, export and import saved conversations",
-        description="List, export and import the conversations Iris has saved.",
+        help="list, export, import and delete saved conversations",
+        description="List, export, import and delete the conversations Iris has saved.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser(
@@ -56,6 +56,10 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     importer = actions.add_parser("import", help="import a JSON conversation or request body")
     importer.add_argument("path", metavar="PATH", type=Path, help="the JSON file")
+    deleter = actions.add_parser(
+        "delete", help="delete a conversation for good, at once (there is no undo)"
+    )
+    deleter.add_argument("id", metavar="ID", type=int, help="the conversation id")
     parser.set_defaults(run=run)
 
 
@@ -68,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         The exit code (see the module description).
     """
-    from desktop_app.core.errors import StoreUnavailableError
+    from desktop_app.core.errors import StoreError
     from desktop_app.core.history.files import current_store_path
     from desktop_app.core.history.store import HistoryStore
     from desktop_app.core.paths import app_paths
@@ -76,11 +80,15 @@ def run(args: argparse.Namespace) -> int:
     path = current_store_path(app_paths().data)
     if args.action == "list" and not path.exists():
         return EXIT_OK
+    if args.action == "delete" and not path.exists():
+        return _fail(f"no conversation with id {args.id}", EXIT_USAGE)
     if args.action == "export" and args.all and args.output is None:
         return _fail("--all needs -o PATH (a folder)", EXIT_USAGE)
     try:
-        store = HistoryStore.open(path)
-    except StoreUnavailableError as exc:
+        # Reading needs no write lock, so it works while the window or an import writes.
+        reading = args.action in ("list", "export")
+        store = HistoryStore.open_for_reading(path) if reading else HistoryStore.open(path)
+    except StoreError as exc:
         return _fail(str(exc), EXIT_FAILURE)
     try:
         with store:
@@ -88,10 +96,14 @@ def run(args: argparse.Namespace) -> int:
                 _list(store)
             elif args.action == "export":
                 _export(store, args)
+            elif args.action == "delete":
+                _delete(store, args.id)
             else:
                 _import(store, args.path)
     except _CommandError as exc:
         return _fail(str(exc), exc.code)
+    except StoreError as exc:
+        return _fail(str(exc), EXIT_FAILURE)
     return EXIT_OK
 
 
@@ -168,6 +180,18 @@ def _import(store: HistoryStore, path: Path) -> None:
     title = store.conversation(conversation_id).title
     sys.stdout.write(
         json.dumps({"id": conversation_id, "title": title}, ensure_ascii=False) + "\n"
+    )
+
+
+def _delete(store: HistoryStore, conversation_id: int) -> None:
+    try:
+        title = store.conversation(conversation_id).title
+        store.purge(conversation_id)
+    except KeyError:
+        raise _CommandError(f"no conversation with id {conversation_id}", EXIT_USAGE) from None
+    sys.stdout.write(
+        json.dumps({"id": conversation_id, "title": title, "deleted": True}, ensure_ascii=False)
+        + "\n"
     )
 
 

@@ -22,6 +22,11 @@
     │   ├── StoreUnavailableError   the history file cannot be used (carries its path)
     │   │   ├── CorruptStoreError   damaged, or not an Iris history
     │   │   └── NewerStoreError     written by a newer Iris
+    │   ├── StoreAccessError        the file is sound but cannot be used now (carries its path)
+    │   │   ├── StoreBusyError      another program holds it; waiting did not help
+    │   │   ├── StoreReadOnlyError  the file or its folder is read-only
+    │   │   ├── StoreFullError      the disk is full
+    │   │   └── StoreIOError        the disk failed to read or write
     │   └── StoreClosedError        the app is closing; the store is already closed
     ├── HistoryFormatError          an import file is unusable (also ValueError)
     ├── ImageError                  an image cannot be prepared
@@ -232,6 +237,37 @@ class CorruptStoreError(StoreUnavailableError):
 
 class NewerStoreError(StoreUnavailableError):
     """The file was written by a newer Iris, with a schema this version does not know."""
+
+
+class StoreAccessError(StoreError):
+    """The history file is sound, but the disk or another program keeps Iris from using it.
+
+    Never a reason to set the file aside: it works again once the cause is gone.
+
+    Attributes:
+        path: The file (or folder) that could not be used.
+    """
+
+    def __init__(self, message: str, path: Path) -> None:
+        """Keep the path of the file that could not be used."""
+        super().__init__(message)
+        self.path = path
+
+
+class StoreBusyError(StoreAccessError):
+    """Another Iris window or ``iris history`` command kept the file locked for too long."""
+
+
+class StoreReadOnlyError(StoreAccessError):
+    """The history file or its folder cannot be written (permissions, a read-only disk)."""
+
+
+class StoreFullError(StoreAccessError):
+    """The disk (or the user's quota) holding the history is full."""
+
+
+class StoreIOError(StoreAccessError):
+    """The disk failed to read or write the history file."""
 
 
 class StoreClosedError(StoreError):

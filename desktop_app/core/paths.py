@@ -8,10 +8,13 @@ only the composition root (``desktop_app.ui.app_context``) and the command line 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import stat
 from pathlib import Path
 
 APP_NAME = "iris"
+log = logging.getLogger("iris")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,9 +26,23 @@ class AppPaths:
     cache: Path
 
     def ensure(self) -> AppPaths:
-        """Create the folders if they are missing; return self."""
+        """Create the folders if they are missing; return self.
+
+        The data folder holds the conversation history, so it is private (0700),
+        also when it already existed. A folder that cannot be made or tightened
+        (a read-only disk, say) does not stop start-up: whatever uses it says why.
+        """
         for path in (self.config, self.data, self.cache):
-            path.mkdir(parents=True, exist_ok=True)
+            try:
+                path.mkdir(mode=0o700 if path == self.data else 0o777, parents=True, exist_ok=True)
+            except OSError as exc:
+                log.warning("could not create %s: %s", path, exc.strerror)
+        try:
+            mode = stat.S_IMODE(self.data.stat().st_mode)
+            if mode & 0o077:
+                self.data.chmod(mode & 0o700)
+        except OSError as exc:
+            log.info("data folder permissions left as they are: %s", exc.strerror)
         return self
 
 

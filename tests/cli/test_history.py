@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +169,45 @@ def test_corrupt_history_is_reported_not_replaced(tmp_path: Path) -> None:
     assert "not a history database" in result.stderr
     assert (folder / "history.sqlite3").read_bytes() == b"garbage" * 50
     assert sorted(p.name for p in folder.iterdir()) == ["history.sqlite3"]
+
+
+def history_bytes(data: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in data.iterdir() if p.name.startswith("history"))
+
+
+def test_delete_removes_a_conversation_for_good_at_once(data: Path) -> None:
+    assert b"Re: Older one" in history_bytes(data)
+    result = iris(data, "delete", "1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        json.dumps({"id": 1, "title": "Older one", "deleted": True})
+    ]
+    assert result.stderr == ""
+    assert [r["id"] for r in listing(data)] == [2]
+    # Not kept for an Undo: not a byte of it is left in the files.
+    assert b"Re: Older one" not in history_bytes(data)
+    assert b"Re: Newer one" in history_bytes(data)
+
+
+@pytest.mark.parametrize("where", ["history", "no-history"])
+def test_delete_of_an_unknown_id_is_one_line_exit_2(
+    data: Path, tmp_path: Path, where: str
+) -> None:
+    folder = data if where == "history" else tmp_path / "empty"
+    result = iris(folder, "delete", "99")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == ["iris history: no conversation with id 99"]
+
+
+def test_list_and_export_work_while_another_program_writes(data: Path) -> None:
+    other = sqlite3.connect(data / "history.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the window, or a long import, writing
+    try:
+        assert [r["id"] for r in listing(data)] == [2, 1]
+        result = iris(data, "export", "2", "--format", "md")
+        assert result.returncode == 0, result.stderr
+        assert "Re: Newer one" in result.stdout
+    finally:
+        other.execute("ROLLBACK")
+        other.close()

@@ -6,25 +6,48 @@ Safety rules:
 * A file that is corrupt, not a database, or from a newer Iris is never written
   to: it is checked through a read-only connection before anything else.
 * Before a migration runs, the file is copied with SQLite's backup API.
+* Only a bad header or a failed ``quick_check`` means damage. A busy, read-only,
+  full or failing disk is reported as such (:func:`store_error`), by SQLite's
+  error codes, and never makes Iris set the file aside.
+* The files are private (0600) and written with ``secure_delete`` on, so
+  deleted text is overwritten, not just unlinked from the b-tree.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import os
 import re
+import shutil
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
-from desktop_app.core.errors import CorruptStoreError
+from desktop_app.core.errors import (
+    CorruptStoreError,
+    StoreBusyError,
+    StoreError,
+    StoreFullError,
+    StoreIOError,
+    StoreReadOnlyError,
+)
 from desktop_app.core.wire.blocks import Role, blocks_from_dicts, blocks_to_dicts
 from desktop_app.core.wire.message import Message
 
 SCHEMA_VERSION = 2
+# How long one statement waits for another connection's lock before SQLite says busy.
+BUSY_TIMEOUT_MS = 5000
+# A shared-cache (in-memory) database reports a lock at once, without waiting.
+_LOCKED_RETRY_SECONDS = 0.005
+# A disk with less room than this that fails a write is full, whatever SQLite
+# calls it (it cannot grow the WAL index, say, and reports an I/O error).
+_NEARLY_FULL_BYTES = 1 << 20
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 # Settings keys that could carry a secret are never stored (and so never exported).
 _SECRET_KEY = re.compile(r"key|secret|authori[sz]ation|password|cookie|header", re.IGNORECASE)
@@ -84,6 +107,8 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+# The per-reply settings column and this cleaner stay for a caller that records
+# request settings; the window does not pass any yet, so settings_json is '{}'.
 def clean_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     """Return ``settings`` without anything that could hold a secret.
 
@@ -147,15 +172,58 @@ def row_turn(row: sqlite3.Row) -> Turn:
 
 
 def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """A connection to the history file, in autocommit mode.
+
+    A read-only connection that cannot make the WAL index beside the file (its
+    folder is read-only, its disk full) reads the file as immutable: nothing can
+    write there meanwhile, so nothing can change under it.
+    """
     if read_only:
-        uri = Path(path).absolute().as_uri() + "?mode=ro"
-        connection = sqlite3.connect(uri, uri=True, isolation_level=None)
+        uri = Path(path).absolute().as_uri()
+        connection = _open_uri(uri + "?mode=ro")
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            connection.close()
+            # No WAL index can be made beside it (a read-only folder, a full disk).
+            if _primary(exc) not in (
+                sqlite3.SQLITE_READONLY,
+                sqlite3.SQLITE_CANTOPEN,
+                sqlite3.SQLITE_IOERR,
+                sqlite3.SQLITE_FULL,
+            ):
+                raise
+            connection = _open_uri(uri + "?immutable=1")
     else:
         # Autocommit mode: transactions are opened explicitly, so none is left open
         # by accident and each write is exactly one transaction.
         connection = sqlite3.connect(path, isolation_level=None)
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Deleted and overwritten content is zeroed, so a purge leaves nothing behind.
+        connection.execute("PRAGMA secure_delete = ON")
     connection.row_factory = sqlite3.Row
-    connection.execute("PRAGMA busy_timeout = 5000")
+    return connection
+
+
+def _open_uri(uri: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(uri, uri=True, isolation_level=None)
+    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return connection
+
+
+def connect_memory(name: str) -> sqlite3.Connection:
+    """A connection to the shared in-memory database ``name``.
+
+    Every connection to the same name (the store's and a reply writer's, from
+    other threads) sees the same data while at least one stays open.
+    """
+    connection = sqlite3.connect(
+        f"file:{name}?mode=memory&cache=shared", uri=True, isolation_level=None
+    )
+    connection.row_factory = sqlite3.Row
+    # Reads take no table locks, so only writers wait for each other.
+    connection.execute("PRAGMA read_uncommitted = 1")
+    connection.execute("PRAGMA foreign_keys = ON")
     return connection
 
 
@@ -169,23 +237,171 @@ def configure(connection: sqlite3.Connection) -> None:
 
 @contextlib.contextmanager
 def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    connection.execute("BEGIN IMMEDIATE")
+    """One write transaction: committed when the block ends, rolled back if it raises."""
+    _begin(connection)
     try:
         yield connection
+        connection.execute("COMMIT")
     except BaseException:
-        connection.execute("ROLLBACK")
+        # SQLite has already rolled back after some errors (a full disk, say); a
+        # second ROLLBACK would raise over the real error.
+        if connection.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute("ROLLBACK")
         raise
-    connection.execute("COMMIT")
+
+
+def _begin(connection: sqlite3.Connection) -> None:
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            # Only a shared-cache database says "locked"; a file waits in SQLite
+            # itself (busy_timeout) and says "busy".
+            if _primary(exc) != sqlite3.SQLITE_LOCKED or time.monotonic() >= deadline:
+                raise
+        time.sleep(_LOCKED_RETRY_SECONDS)
+
+
+def _primary(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True for an error that only means another connection held the lock."""
+    if isinstance(exc, StoreBusyError):
+        return True
+    return isinstance(exc, sqlite3.Error) and _primary(exc) in (
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+    )
+
+
+def store_error(exc: sqlite3.Error, path: Path) -> StoreError | None:
+    """The plain-language error for an SQLite failure on the history file at ``path``.
+
+    Told apart by SQLite's result code, never by the message text.
+
+    Args:
+        exc: What SQLite raised.
+        path: The history file.
+
+    Returns:
+        The typed error to raise instead, or None for an error without a code
+        (a programming error, which should surface as it is).
+    """
+    code = _primary(exc)
+    if code is None:
+        return None
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreBusyError(
+            "Your conversation history is in use by another Iris window or an "
+            "'iris history' command, and it stayed busy too long. Try again in a moment.",
+            path,
+        )
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_AUTH):
+        return _read_only(path)
+    if code == sqlite3.SQLITE_FULL:
+        return _full(path)
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return CorruptStoreError(f"{path} is damaged.", path)
+    if code == sqlite3.SQLITE_CANTOPEN:
+        return StoreIOError(f"Iris could not open its conversation history {path}.", path)
+    if code == sqlite3.SQLITE_IOERR and _nearly_full(path):
+        return _full(path)
+    if code in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_PROTOCOL):
+        return StoreIOError(
+            f"The disk failed while Iris read or wrote its conversation history {path}.", path
+        )
+    return StoreError(
+        f"Iris could not use its conversation history ({exc.sqlite_errorname or code})."
+    )
+
+
+def os_store_error(exc: OSError, path: Path, *, reading: bool = False) -> StoreError:
+    """The plain-language error for an OS failure on a history file, told by errno.
+
+    Args:
+        exc: What the OS raised.
+        path: The file (or folder) it concerned.
+        reading: The failure happened while only reading.
+    """
+    number = exc.errno
+    if number in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return _full(path)
+    if number == errno.EROFS or (number in (errno.EACCES, errno.EPERM) and not reading):
+        return _read_only(path)
+    if number in (errno.EACCES, errno.EPERM):
+        return StoreIOError(
+            f"Iris is not allowed to read its conversation history in {path.parent}. "
+            "Check the folder's permissions.",
+            path,
+        )
+    why = f" ({exc.strerror})" if exc.strerror else ""
+    return StoreIOError(
+        f"Iris could not use its conversation history in {path.parent}{why}.", path
+    )
+
+
+def _nearly_full(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free < _NEARLY_FULL_BYTES
+    except OSError:
+        return False
+
+
+def _read_only(path: Path) -> StoreReadOnlyError:
+    return StoreReadOnlyError(
+        f"Iris cannot save to its conversation history: the folder {path.parent} "
+        "or the history file in it is read-only.",
+        path,
+    )
+
+
+def _full(path: Path) -> StoreFullError:
+    return StoreFullError(
+        f"The disk that holds your conversation history ({path.parent}) is full, "
+        "so Iris could not save. Free some space and try again.",
+        path,
+    )
+
+
+def create_private(path: Path) -> None:
+    """Create ``path`` empty and readable by its owner only, unless it exists.
+
+    SQLite gives the -wal and -shm files the main file's permissions.
+    """
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+
+
+def make_private(path: Path) -> None:
+    """Take group and other permissions away from a history file and its -wal/-shm."""
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = stat.S_IMODE(candidate.stat().st_mode)
+            if mode & 0o077:
+                candidate.chmod(mode & 0o700)
+        except OSError:  # missing, or on a read-only disk: nothing to tighten
+            continue
 
 
 def read_version(path: Path) -> int | None:
     """The schema version of the file at ``path``; None for an empty database.
 
     Raises:
-        CorruptStoreError: The file is not a sound SQLite database of ours.
+        CorruptStoreError: The header is not SQLite's, ``quick_check`` fails, or
+            the file is not an Iris history.
+        StoreAccessError: The file could not be read (busy, permissions, disk):
+            this says nothing about the file being damaged.
     """
-    with path.open("rb") as handle:
-        header = handle.read(len(_SQLITE_MAGIC))
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise os_store_error(exc, path, reading=True) from exc
     if header and header != _SQLITE_MAGIC:
         raise CorruptStoreError(f"{path} is not a history database.", path)
     if not header:
@@ -206,8 +422,13 @@ def read_version(path: Path) -> int | None:
             ).fetchone()
         finally:
             connection.close()
-    except sqlite3.DatabaseError as exc:
-        raise CorruptStoreError(f"{path} is damaged or not a database ({exc}).", path) from exc
+    except sqlite3.Error as exc:
+        typed = store_error(exc, path)
+        if typed is None:
+            raise
+        if isinstance(typed, CorruptStoreError):
+            raise CorruptStoreError(f"{path} is damaged or not a database.", path) from exc
+        raise typed from exc
     try:
         return int(row[0]) if row is not None else None
     except ValueError:
@@ -226,6 +447,7 @@ def backup_path(path: Path, version: int) -> Path:
 
 
 def take_backup(connection: sqlite3.Connection, target: Path) -> None:
+    create_private(target)
     copy = sqlite3.connect(target)
     try:
         connection.backup(copy)

@@ -3,6 +3,11 @@
 SQLite connections belong to the thread that made them, and the UI thread must
 never wait on the disk, so one worker thread owns the :class:`HistoryStore` and
 every call goes through :meth:`HistoryService.call`.
+
+A store that cannot be used never stops the app: :meth:`HistoryService.open`
+falls back to reading it, or to a store in memory, and returns a message that
+says why. Calls that then fail raise the typed
+:class:`~desktop_app.core.errors.StoreError` whose text can be shown as it is.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import logging
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,9 +30,10 @@ from desktop_app.core.conversation.ports import (
     StoredVersion,
 )
 from desktop_app.core.errors import StoreClosedError, StoreError
-from desktop_app.core.history.files import open_or_start_fresh
+from desktop_app.core.history.files import open_or_start_fresh, write_private
 from desktop_app.core.history.io import export_json, export_markdown, import_json
 from desktop_app.core.history.reply_writer import ReplyWriter
+from desktop_app.core.history.schema import store_error
 from desktop_app.core.history.store import ConversationSummary, HistoryStore, SearchHit
 from desktop_app.core.observable import Event
 from desktop_app.core.wire.blocks import ContentBlock
@@ -34,6 +41,9 @@ from desktop_app.core.wire.message import Message
 
 T = TypeVar("T")
 LAST_CONVERSATION_FILE = "last-conversation"
+# How long a deleted conversation can be brought back before it is purged.
+UNDO_SECONDS = 15.0
+log = logging.getLogger("iris.history")
 
 
 class HistoryService:
@@ -64,10 +74,20 @@ class HistoryService:
             self._opening = asyncio.ensure_future(self._open())
         return await asyncio.shield(self._opening)
 
+    @property
+    def saves(self) -> bool:
+        """True when changes are saved to the history file (not read-only, not in memory)."""
+        store = self._store
+        return store is not None and not store.read_only and not store.in_memory
+
     async def _open(self) -> str | None:
         def work() -> tuple[HistoryStore, str | None]:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            return open_or_start_fresh(self.data_dir)
+            store, message = open_or_start_fresh(self.data_dir)
+            if not store.read_only:
+                # Deleted in an earlier run and never purged (a crash, say): purge now.
+                # Recent ones are left: another window may still offer their Undo.
+                _purge(store, UNDO_SECONDS)
+            return store, message
 
         loop = asyncio.get_running_loop()
         self._store, message = await loop.run_in_executor(self._executor, work)
@@ -87,7 +107,7 @@ class HistoryService:
         try:
             return await loop.run_in_executor(self._executor, fn, store)
         except (sqlite3.Error, OSError) as exc:
-            raise _store_error(exc) from exc
+            raise _store_error(exc, store.path) from exc
 
     async def _run(self, fn: Callable[[], T]) -> T:
         if self._closed:
@@ -107,14 +127,21 @@ class HistoryService:
         return await self._run(read)
 
     async def remember_conversation(self, conversation_id: int | None) -> None:
-        """Note the open conversation, to reopen it next time."""
+        """Note the open conversation, to reopen it next time.
+
+        Only a convenience: when the data folder cannot be written, the note is
+        skipped (the history's own message already says why).
+        """
         path = self.data_dir / LAST_CONVERSATION_FILE
 
         def write() -> None:
-            if conversation_id is None:
-                path.unlink(missing_ok=True)
-            else:
-                path.write_text(str(conversation_id), encoding="ascii")
+            try:
+                if conversation_id is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    write_private(path, str(conversation_id))
+            except OSError as exc:
+                log.info("last conversation not noted: %s", exc.strerror)
 
         await self._run(write)
 
@@ -253,14 +280,32 @@ class HistoryService:
         self.conversations_changed.emit()
         return conversation_id
 
+    async def purge_deleted(self, conversation_id: int | None = None) -> int:
+        """Purge deleted conversations now (only ``conversation_id``, if given).
+
+        Returns:
+            How many were purged; 0 when the history cannot be written, which is
+            logged: the purge is tried again on close and on the next start.
+        """
+        try:
+            return await self.call(lambda store: _purge(store, 0.0, conversation_id))
+        except StoreClosedError:
+            return 0  # closing purges everything deleted anyway
+
     async def aclose(self) -> None:
-        """Close the store and stop the worker."""
+        """Purge deleted conversations, close the store and stop the worker."""
         self._closed = True
         if self._opening is not None:
             await asyncio.gather(self._opening, return_exceptions=True)
         store, self._store = self._store, None
         if store is not None:
-            await asyncio.get_running_loop().run_in_executor(self._executor, store.close)
+
+            def close() -> None:
+                if not store.read_only:
+                    _purge(store, 0.0)
+                store.close()
+
+            await asyncio.get_running_loop().run_in_executor(self._executor, close)
         self._executor.shutdown(wait=True)
 
 
@@ -286,11 +331,20 @@ class _WriterSaver:
         await self._service.call(lambda _store: writer.finish(status, message, error))
 
 
-def _store_error(exc: sqlite3.Error | OSError) -> StoreError:
-    """A plain-language error for a failure of the history file."""
-    if isinstance(exc, OSError):
-        why = exc.strerror or "the file could not be used"
-    else:
-        why = getattr(exc, "sqlite_errorname", "") or "the database reported an error"
-        why = why.removeprefix("SQLITE_").replace("_", " ").lower()
-    return StoreError(f"The conversation history could not be saved ({why}).")
+def _store_error(exc: sqlite3.Error | OSError, path: Path) -> StoreError:
+    """A plain-language error for a failure the store did not name itself."""
+    if isinstance(exc, sqlite3.Error):
+        typed = store_error(exc, path)
+        if typed is not None:
+            return typed
+        return StoreError("The conversation history reported an error; details are in the log.")
+    why = exc.strerror or "the file could not be used"
+    return StoreError(f"The conversation history could not be used ({why}).")
+
+
+def _purge(store: HistoryStore, older_than: float, conversation_id: int | None = None) -> int:
+    try:
+        return store.purge_deleted(older_than, conversation_id=conversation_id)
+    except StoreError as exc:
+        log.warning("deleted conversations not purged yet: %s", exc)
+        return 0

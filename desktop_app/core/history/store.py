@@ -2,7 +2,9 @@
 
 One file holds every conversation, every message with all its content blocks
 (prepared images included, as base64, so a reloaded conversation can be sent
-again), usage, model and the settings each reply was made with, plus drafts.
+again), usage and model, plus drafts. (Each message also has a settings column,
+kept for schema compatibility; it holds settings only when a caller passes them
+to :meth:`HistoryStore.add_message`, which the window does not do yet.)
 
 Messages form a tree: editing a past prompt or regenerating a reply adds a
 sibling, and each conversation remembers the leaf of its active path. Only the
@@ -14,6 +16,11 @@ Safety rules:
 * A file that is corrupt, not a database, or from a newer Iris is never written
   to: it is checked through a read-only connection before anything else, and
   :func:`open_or_start_fresh` starts a new store beside it.
+* Any other failure (busy, read-only, a full or failing disk) raises a
+  :class:`~desktop_app.core.errors.StoreAccessError` naming the real cause; the
+  file is never set aside for it.
+* A purge leaves no byte of what it removed in the file, its WAL or the
+  full-text index (``secure_delete``, an FTS ``optimize``, a WAL checkpoint).
 * Before a migration runs, the file is copied with SQLite's backup API.
 * A streamed reply is saved by :class:`ReplyWriter` at least once a second and at
   every block stop; on the next open, a reply still marked streaming becomes
@@ -23,18 +30,26 @@ Safety rules:
 from __future__ import annotations
 
 import enum
+import functools
 import json
+import logging
 import re
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import Any, Concatenate, NamedTuple, ParamSpec, Self, TypeVar
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.conversation.ports import Draft
-from desktop_app.core.errors import CorruptStoreError, NewerStoreError
+from desktop_app.core.errors import (
+    CorruptStoreError,
+    NewerStoreError,
+    StoreBusyError,
+    StoreReadOnlyError,
+)
 from desktop_app.core.history.reply_writer import WRITE_INTERVAL, ReplyWriter
 from desktop_app.core.history.schema import (
     MIGRATIONS,
@@ -45,15 +60,27 @@ from desktop_app.core.history.schema import (
     clean_settings,
     configure,
     connect,
+    connect_memory,
+    create_private,
     dumps,
     insert_message,
+    make_private,
+    os_store_error,
     read_version,
     row_turn,
+    store_error,
     take_backup,
     transaction,
     turn_columns,
 )
 from desktop_app.core.wire.blocks import ContentBlock, Role, blocks_from_dicts, blocks_to_dicts
+
+log = logging.getLogger("iris.history")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+# Opening tries this many times when another program holds the lock.
+OPEN_ATTEMPTS = 2
+MEMORY_PATH = Path("(not saved)")
 
 INTERRUPTED_ERROR = "Iris closed before this reply was complete. What arrived is kept."
 _NEW_DRAFT_KEY = "draft.new"
@@ -133,27 +160,77 @@ class SearchHit(NamedTuple):
     snippet: str
 
 
+def _guarded(
+    method: Callable[Concatenate[HistoryStore, _P], _R],
+) -> Callable[Concatenate[HistoryStore, _P], _R]:
+    """Turn SQLite's errors into the store's typed, plain-language ones."""
+
+    @functools.wraps(method)
+    def guarded(store: HistoryStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(store, *args, **kwargs)
+        except sqlite3.Error as exc:
+            typed = store_error(exc, store.path)
+            if typed is None:
+                raise
+            if isinstance(typed, StoreReadOnlyError) and store.read_only_reason:
+                # Say why it is read-only: the folder may well be writable.
+                typed = StoreReadOnlyError(
+                    "Your conversation history is open read-only, so this was not saved. "
+                    f"When Iris started: {store.read_only_reason}",
+                    store.path,
+                )
+            raise typed from exc
+
+    return guarded
+
+
 class HistoryStore:
     """The conversation history in one SQLite file.
 
-    Use it from one thread (the GUI thread); :class:`ReplyWriter` writes
-    streamed replies from its own thread and connection.
+    Use it from one thread at a time; :class:`ReplyWriter` writes streamed
+    replies from its own thread and connection.
+
+    Attributes:
+        path: The file (:data:`MEMORY_PATH` for a store kept in memory).
+        backup: The copy taken before a migration on this open, if any.
+        read_only: Opened read-only: every change raises StoreReadOnlyError.
+        read_only_reason: Why it was opened read-only, when that was not asked
+            for; every refused change says it.
+        in_memory: Kept in memory only; nothing outlives :meth:`close`.
     """
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        path: Path,
+        *,
+        read_only: bool = False,
+        memory_name: str | None = None,
+    ) -> None:
         """Wrap an open, configured connection; use :meth:`open` instead."""
         self._db = connection
         self.path = path
         self.backup: Path | None = None
+        self.read_only = read_only
+        self.read_only_reason: str | None = None
+        self._memory_name = memory_name
+
+    @property
+    def in_memory(self) -> bool:
+        """True for a store kept in memory, which nothing is saved from."""
+        return self._memory_name is not None
 
     @classmethod
-    def open(cls, path: Path | str) -> HistoryStore:
+    def open(cls, path: Path | str, *, read_only: bool = False) -> HistoryStore:
         """Open (or create) the store at ``path``, migrating an older schema.
 
-        Replies left streaming by a crash are marked interrupted.
+        Replies left streaming by a crash are marked interrupted, unless another
+        program holds the file: they may still be streaming there.
 
         Args:
             path: The database file.
+            read_only: Only read: never create, migrate, recover or lock the file.
 
         Returns:
             The open store.
@@ -161,9 +238,42 @@ class HistoryStore:
         Raises:
             CorruptStoreError: The file is damaged or not ours; it was not touched.
             NewerStoreError: A newer Iris wrote it; it was not touched.
+            StoreAccessError: The disk or another program kept Iris from using
+                the file (busy, read-only, full, failing); it was not touched.
         """
-        path = Path(path)
-        version = read_version(path) if path.exists() else None
+        return cls._open_retrying(Path(path), read_only=read_only, upgrade=False)
+
+    @classmethod
+    def open_for_reading(cls, path: Path | str) -> HistoryStore:
+        """Open to list or export: read-only, unless an older file must be upgraded first."""
+        return cls._open_retrying(Path(path), read_only=True, upgrade=True)
+
+    @classmethod
+    def _open_retrying(cls, path: Path, *, read_only: bool, upgrade: bool) -> HistoryStore:
+        attempt = 1
+        while True:
+            try:
+                return cls._open(path, read_only=read_only, upgrade=upgrade)
+            except StoreBusyError:
+                if attempt >= OPEN_ATTEMPTS:
+                    raise
+                attempt += 1
+
+    @classmethod
+    def in_memory_store(cls) -> HistoryStore:
+        """An empty store kept in memory, for when no file can be used at all."""
+        name = f"iris-unsaved-{uuid.uuid4().hex}"
+        store = cls(connect_memory(name), MEMORY_PATH, memory_name=name)
+        store._create()
+        return store
+
+    @classmethod
+    def _open(cls, path: Path, *, read_only: bool, upgrade: bool) -> HistoryStore:
+        try:
+            exists = path.exists()
+        except OSError as exc:  # the folder cannot be searched
+            raise os_store_error(exc, path, reading=True) from exc
+        version = read_version(path) if exists else None
         if version is not None and version > SCHEMA_VERSION:
             raise NewerStoreError(
                 f"{path} was written by a newer version of Iris (history format {version}; "
@@ -172,9 +282,17 @@ class HistoryStore:
             )
         if version is not None and version not in MIGRATIONS and version != SCHEMA_VERSION:
             raise CorruptStoreError(f"{path} has an unknown history format {version}.", path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        connection = connect(path)
+        if read_only and not (upgrade and (version is None or version < SCHEMA_VERSION)):
+            return cls._open_read_only(path, version)
         try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            create_private(path)
+        except OSError as exc:
+            raise os_store_error(exc, path) from exc
+        make_private(path)
+        connection: sqlite3.Connection | None = None
+        try:
+            connection = connect(path)
             store = cls(connection, path)
             if version is None:
                 configure(connection)
@@ -185,14 +303,54 @@ class HistoryStore:
                     take_backup(connection, store.backup)
                 configure(connection)
                 store._migrate(version)
-            store.mark_streaming_interrupted()
-        except sqlite3.DatabaseError as exc:
-            connection.close()
-            raise CorruptStoreError(f"{path} could not be opened ({exc}).", path) from exc
+            store._recover_interrupted()
+        except sqlite3.Error as exc:
+            if connection is not None:
+                connection.close()
+            typed = store_error(exc, path)
+            if typed is None:
+                raise
+            raise typed from exc
+        except OSError as exc:  # the backup copy could not be made
+            if connection is not None:
+                connection.close()
+            raise os_store_error(exc, path) from exc
         except BaseException:
-            connection.close()
+            if connection is not None:
+                connection.close()
             raise
         return store
+
+    @classmethod
+    def _open_read_only(cls, path: Path, version: int | None) -> HistoryStore:
+        if version is None:
+            raise StoreReadOnlyError(f"There is no conversation history in {path} to read.", path)
+        if version != SCHEMA_VERSION:
+            raise StoreReadOnlyError(
+                f"{path} must be upgraded to this version of Iris before it can be read, "
+                "and it cannot be written.",
+                path,
+            )
+        try:
+            connection = connect(path, read_only=True)
+        except sqlite3.Error as exc:
+            typed = store_error(exc, path)
+            if typed is None:
+                raise
+            raise typed from exc
+        return cls(connection, path, read_only=True)
+
+    def _recover_interrupted(self) -> None:
+        # Look first: when nothing is left streaming, opening takes no write lock,
+        # so it works while another program (a long import) is writing.
+        if self._db.execute(
+            "SELECT 1 FROM messages WHERE status = 'streaming' LIMIT 1"
+        ).fetchone():
+            try:
+                self.mark_streaming_interrupted()
+            except StoreBusyError:
+                # Another program holds the file; its replies may really be streaming.
+                log.info("history busy: streaming replies left for the next open")
 
     def _create(self) -> None:
         with transaction(self._db) as db:
@@ -234,6 +392,7 @@ class HistoryStore:
         self.close()
 
     @property
+    @_guarded
     def schema_version(self) -> int:
         """The schema version of the open file."""
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -241,6 +400,7 @@ class HistoryStore:
 
     # Conversations -------------------------------------------------------------
 
+    @_guarded
     def create_conversation(
         self,
         title: str = "",
@@ -266,6 +426,7 @@ class HistoryStore:
                 db.execute("DELETE FROM meta WHERE key = ?", (_NEW_DRAFT_KEY,))
         return int(cursor.lastrowid or 0)
 
+    @_guarded
     def conversation(self, conversation_id: int) -> ConversationInfo:
         """The stored facts of one conversation.
 
@@ -281,6 +442,7 @@ class HistoryStore:
             raise KeyError(conversation_id)
         return ConversationInfo(*row)
 
+    @_guarded
     def list_conversations(
         self, limit: int = 100, offset: int = 0, *, include_deleted: bool = False
     ) -> list[ConversationSummary]:
@@ -300,11 +462,15 @@ class HistoryStore:
         ).fetchall()
         return [ConversationSummary(*row) for row in rows]
 
+    @_guarded
     def rename(self, conversation_id: int, title: str) -> None:
         """Give a conversation a new title."""
         with transaction(self._db) as db:
             db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
 
+    # Kept on purpose for a later caller, like add_message(settings=) and
+    # message_settings(): the window does not record request settings yet.
+    @_guarded
     def set_conversation_settings(
         self, conversation_id: int, *, model: str | None = None, system: str | None = None
     ) -> None:
@@ -319,6 +485,7 @@ class HistoryStore:
                     "UPDATE conversations SET system = ? WHERE id = ?", (system, conversation_id)
                 )
 
+    @_guarded
     def delete(self, conversation_id: int) -> None:
         """Soft-delete a conversation; :meth:`undelete` brings it back."""
         with transaction(self._db) as db:
@@ -327,6 +494,7 @@ class HistoryStore:
                 (time.time(), conversation_id),
             )
 
+    @_guarded
     def undelete(self, conversation_id: int) -> None:
         """Undo :meth:`delete`."""
         with transaction(self._db) as db:
@@ -334,18 +502,64 @@ class HistoryStore:
                 "UPDATE conversations SET deleted_at = NULL WHERE id = ?", (conversation_id,)
             )
 
-    def purge_deleted(self, older_than: float = 0.0) -> int:
-        """Remove conversations deleted more than ``older_than`` seconds ago; return how many."""
+    @_guarded
+    def purge_deleted(self, older_than: float = 0.0, *, conversation_id: int | None = None) -> int:
+        """Remove conversations deleted more than ``older_than`` seconds ago for good.
+
+        Nothing of them remains in the file afterwards (see :meth:`purge`).
+
+        Args:
+            older_than: Keep ones deleted more recently than this (their Undo may
+                still be offered).
+            conversation_id: Only this conversation, if it is still deleted.
+
+        Returns:
+            How many were removed.
+        """
         cutoff = time.time() - older_than
         with transaction(self._db) as db:
             cursor = db.execute(
-                "DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?",
-                (cutoff,),
+                "DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ? "
+                "AND (? IS NULL OR id = ?)",
+                (cutoff, conversation_id, conversation_id),
             )
+        if cursor.rowcount:
+            self._scrub()
         return cursor.rowcount
+
+    @_guarded
+    def purge(self, conversation_id: int) -> None:
+        """Remove a conversation for good now, deleted or not, and scrub the file.
+
+        Raises:
+            KeyError: There is no such conversation.
+        """
+        with transaction(self._db) as db:
+            cursor = db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+            if not cursor.rowcount:
+                raise KeyError(conversation_id)
+        self._scrub()
+
+    def _scrub(self) -> None:
+        """Leave no trace of removed rows in the full-text index and the WAL.
+
+        ``secure_delete`` has zeroed the freed space in the pages; merging the
+        index segments drops the removed words from it, and a truncating
+        checkpoint copies the clean pages home and empties the WAL, which still
+        holds the old page images.
+        """
+        if self.in_memory:
+            return
+        with transaction(self._db) as db:
+            db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')")
+        busy, _frames, _copied = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            # A reader elsewhere still uses old pages; the next purge or close retries.
+            log.info("history checkpoint deferred: the file is in use")
 
     # Messages ------------------------------------------------------------------
 
+    @_guarded
     def add_message(
         self,
         conversation_id: int,
@@ -395,6 +609,7 @@ class HistoryStore:
             )
         return message_id
 
+    @_guarded
     def update_message(self, message_id: int, turn: Turn) -> None:
         """Save the current state of a stored turn (status, reply, error, notes)."""
         columns = turn_columns(turn)
@@ -419,6 +634,7 @@ class HistoryStore:
                 (time.time(), message_id),
             )
 
+    @_guarded
     def remove_message(self, message_id: int) -> None:
         """Delete a message and everything after it on every branch.
 
@@ -456,6 +672,7 @@ class HistoryStore:
         ).fetchone()
         return int(row[0])
 
+    @_guarded
     def message(self, message_id: int) -> StoredTurn:
         """One stored message.
 
@@ -473,6 +690,7 @@ class HistoryStore:
             row["id"], row["parent_id"], row_turn(row), row["version"], row["versions"]
         )
 
+    @_guarded
     def message_settings(self, message_id: int) -> dict[str, Any]:
         """The settings a stored reply was made with."""
         row = self._db.execute(
@@ -483,6 +701,7 @@ class HistoryStore:
         result: dict[str, Any] = json.loads(row[0])
         return result
 
+    @_guarded
     def load_active_path(
         self, conversation_id: int, limit: int | None = None, before_id: int | None = None
     ) -> list[StoredTurn]:
@@ -527,6 +746,7 @@ class HistoryStore:
         ).fetchall()
         return [self._stored(row) for row in rows]
 
+    @_guarded
     def siblings(self, message_id: int) -> tuple[list[int], int]:
         """The versions of a message, oldest first, and its index among them."""
         row = self._db.execute(
@@ -544,6 +764,7 @@ class HistoryStore:
         ]
         return ids, ids.index(message_id)
 
+    @_guarded
     def set_active(self, message_id: int) -> int:
         """Make the path through ``message_id`` active; return the new active leaf.
 
@@ -561,6 +782,7 @@ class HistoryStore:
         assert leaf is not None
         return leaf
 
+    @_guarded
     def mark_streaming_interrupted(self) -> int:
         """Mark every reply still streaming as interrupted; return how many.
 
@@ -577,6 +799,7 @@ class HistoryStore:
 
     # Search --------------------------------------------------------------------
 
+    @_guarded
     def search(
         self, query: str, limit: int = 50, *, marks: tuple[str, str] = ("[", "]")
     ) -> list[SearchHit]:
@@ -608,6 +831,7 @@ class HistoryStore:
 
     # Drafts --------------------------------------------------------------------
 
+    @_guarded
     def save_draft(
         self,
         conversation_id: int | None,
@@ -633,6 +857,7 @@ class HistoryStore:
                     (text, blob, conversation_id),
                 )
 
+    @_guarded
     def load_draft(self, conversation_id: int | None) -> Draft:
         """The saved draft of a conversation (None: of the one not started yet)."""
         if conversation_id is None:
@@ -652,6 +877,7 @@ class HistoryStore:
 
     # Import --------------------------------------------------------------------
 
+    @_guarded
     def import_conversation(
         self,
         title: str,
@@ -680,6 +906,14 @@ class HistoryStore:
             )
         return conversation_id
 
-    def reply_writer(self, message_id: int, *, interval: float = WRITE_INTERVAL) -> ReplyWriter:
+    def reply_writer(
+        self,
+        message_id: int,
+        *,
+        interval: float = WRITE_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> ReplyWriter:
         """A :class:`ReplyWriter` for the stored reply ``message_id``."""
-        return ReplyWriter(self.path, message_id, interval=interval)
+        name = self._memory_name
+        opener = None if name is None else functools.partial(connect_memory, name)
+        return ReplyWriter(self.path, message_id, interval=interval, clock=clock, opener=opener)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QPushButton, QVBoxLay
 from desktop_app.core.catalog import ModelInfo
 from desktop_app.core.conversation.ports import Draft
 from desktop_app.core.conversation.session import ConversationSession
-from desktop_app.core.errors import StoreError
+from desktop_app.core.errors import StoreClosedError, StoreError
 from desktop_app.core.wire.blocks import Base64Source, ImageBlock
 from desktop_app.ui import notify
 from desktop_app.ui.asyncslot import async_slot
@@ -180,6 +180,8 @@ class Composer(QWidget):
         attachments = [img.to_content_block() for img in self.image_pane.attachments_ready()]
         try:
             await self._session.save_draft(text, attachments)
+        except StoreClosedError:
+            return  # the app is closing
         except StoreError as exc:
             notify.error(f"The draft could not be saved: {exc}")
             return

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core.errors import StoreClosedError, StoreError
-from desktop_app.core.history.service import HistoryService
+from desktop_app.core.history.service import UNDO_SECONDS, HistoryService
 from desktop_app.core.history.store import ConversationSummary, SearchHit
 from desktop_app.ui import notify
 from desktop_app.ui.asyncslot import async_slot
@@ -78,8 +78,8 @@ class Sidebar(QWidget):
         undo_row.addWidget(self.undo_button)
         self._undo_timer = QTimer(self)
         self._undo_timer.setSingleShot(True)
-        self._undo_timer.setInterval(15_000)
-        self._undo_timer.timeout.connect(self._hide_undo)
+        self._undo_timer.setInterval(int(UNDO_SECONDS * 1000))
+        self._undo_timer.timeout.connect(self._on_undo_expired)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(200)
@@ -155,13 +155,22 @@ class Sidebar(QWidget):
         except StoreError as exc:
             notify.error(f"The conversation could not be deleted: {exc}")
             return
-        self._deleted = (int(conversation_id), title)
+        replaced, self._deleted = self._deleted, (int(conversation_id), title)
         self.undo_label.setText(f"Deleted “{title}”.")
         self.undo_label.show()
         self.undo_button.show()
         self._undo_timer.start()
         if conversation_id == self.current_id:
             self.new_requested.emit()
+        if replaced is not None:  # its Undo is gone: delete it for good
+            await self._history.purge_deleted(replaced[0])
+
+    @async_slot()
+    async def _on_undo_expired(self) -> None:
+        expired = self._deleted
+        self._hide_undo()
+        if expired is not None:  # too late for Undo: delete it for good
+            await self._history.purge_deleted(expired[0])
 
     @async_slot()
     async def _on_undo_clicked(self) -> None:

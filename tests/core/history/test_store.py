@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
 
 from desktop_app.core.conversation.model import Conversation, Turn, TurnStatus
-from desktop_app.core.errors import CorruptStoreError, NewerStoreError
+from desktop_app.core.errors import (
+    CorruptStoreError,
+    NewerStoreError,
+    StoreBusyError,
+    StoreFullError,
+)
+from desktop_app.core.history import schema
 from desktop_app.core.history.files import current_store_path, open_or_start_fresh
+from desktop_app.core.history.reply_writer import ReplyWriter
 from desktop_app.core.history.schema import SCHEMA_VERSION
 from desktop_app.core.history.store import HistoryStore
 from desktop_app.core.wire.blocks import Base64Source, ImageBlock, Role, TextBlock
@@ -245,46 +251,135 @@ def test_streaming_reply_is_marked_interrupted_on_open(tmp_path: Path) -> None:
         assert stored.error
 
 
-def test_reply_writer_batches_and_finishes(store: HistoryStore) -> None:
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def streaming_reply(store: HistoryStore, text: str = "") -> tuple[int, Message]:
     conversation = store.create_conversation()
     store.add_message(conversation, user("go"))
-    message = Message(model="m", content=[TextBlock()])
+    message = Message(model="m", content=[TextBlock(text)])
     reply_id = store.add_message(
         conversation, Turn(Role.ASSISTANT, message=message, status=TurnStatus.STREAMING)
     )
-    writer = store.reply_writer(reply_id, interval=0.2)
+    return reply_id, message
+
+
+def test_reply_writer_batches_and_finishes(store: HistoryStore) -> None:
+    reply_id, message = streaming_reply(store)
+    clock = FakeClock()
+    writer = store.reply_writer(reply_id, interval=0.2, clock=clock)
     block = message.content[0]
     assert isinstance(block, TextBlock)
-    started = time.monotonic()
-    while time.monotonic() - started < 0.5:
+    # 250 deltas over half a second: a snapshot every 0.2 s, not one per delta.
+    for _ in range(250):
+        clock.now += 0.002
         block.append("x")
         writer.update(message)
-        time.sleep(0.002)
+    assert writer.submitted == 2
     writer.block_stopped(message)
     writer.finish(TurnStatus.DONE, message)
-    # A few writes, not one per delta.
-    assert 2 <= writer.writes <= 6
+    assert writer.submitted == 4
+    # Snapshots that queue up while one is written are skipped for the newest.
+    assert 1 <= writer.writes <= 4
     stored = store.message(reply_id).turn
     assert stored.status is TurnStatus.DONE
-    assert stored.text == block.text
+    assert stored.text == block.text == "x" * 250
     assert [h.message_id for h in store.search(block.text[:20])] == [reply_id]
 
 
 def test_reply_writer_saves_partial_text_while_streaming(store: HistoryStore) -> None:
-    conversation = store.create_conversation()
-    message = Message(content=[TextBlock("partial")])
-    reply_id = store.add_message(
-        conversation, Turn(Role.ASSISTANT, message=message, status=TurnStatus.STREAMING)
-    )
-    writer = store.reply_writer(reply_id, interval=0.0)
+    reply_id, message = streaming_reply(store, "partial")
+    clock = FakeClock()
+    writer = store.reply_writer(reply_id, clock=clock)
     message.content[0].append(" more")  # type: ignore[union-attr]
     writer.update(message)
-    deadline = time.monotonic() + 5
-    while store.message(reply_id).turn.text != "partial more" and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert store.message(reply_id).turn.status is TurnStatus.STREAMING
+    assert writer.submitted == 0  # less than a second since the writer started
+    clock.now += 1.0
+    writer.update(message)
+    assert writer.wait_attempts(1, timeout=10)
+    assert writer.writes == 1
+    stored = store.message(reply_id).turn
+    assert stored.text == "partial more"
+    assert stored.status is TurnStatus.STREAMING
     writer.finish(TurnStatus.STOPPED)
     assert store.message(reply_id).turn.status is TurnStatus.STOPPED
+
+
+@pytest.fixture
+def short_busy_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schema, "BUSY_TIMEOUT_MS", 100)
+
+
+@pytest.mark.usefixtures("short_busy_wait")
+def test_reply_writer_keeps_the_whole_reply_through_lock_contention(store: HistoryStore) -> None:
+    reply_id, message = streaming_reply(store, "start")
+    clock = FakeClock()
+    writer = store.reply_writer(reply_id, clock=clock)
+    block = message.content[0]
+    assert isinstance(block, TextBlock)
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another program writes for a long time
+    try:
+        for _ in range(3):
+            block.append(" more" * 50)
+            clock.now += 1.0
+            writer.update(message)
+            assert writer.wait_attempts(writer.attempts + 1, timeout=10)
+        assert writer.writes == 0
+        assert isinstance(writer.error, StoreBusyError)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    block.append(" end")
+    writer.finish(TurnStatus.DONE, message)
+    stored = store.message(reply_id).turn
+    assert stored.text == block.text
+    assert len(stored.text) == len("start") + 3 * 250 + len(" end")
+    assert stored.status is TurnStatus.DONE
+    assert writer.error is None
+
+
+@pytest.mark.usefixtures("short_busy_wait")
+def test_reply_writer_says_busy_when_the_lock_is_never_released(store: HistoryStore) -> None:
+    reply_id, message = streaming_reply(store, "kept")
+    writer = store.reply_writer(reply_id)
+    writer.block_stopped(message)
+    assert writer.wait_attempts(1, timeout=10)
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        message.content[0].append(" lost")  # type: ignore[union-attr]
+        with pytest.raises(StoreBusyError, match="busy"):
+            writer.finish(TurnStatus.DONE, message, timeout=0.5)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    stored = store.message(reply_id).turn
+    assert stored.text == "kept"
+    assert stored.status is TurnStatus.STREAMING  # marked interrupted on the next open
+
+
+def test_reply_writer_reports_a_full_disk(store: HistoryStore) -> None:
+    reply_id, message = streaming_reply(store, "kept")
+
+    def no_room() -> sqlite3.Connection:
+        connection = schema.connect(store.path)
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        connection.execute(f"PRAGMA max_page_count = {pages}")
+        return connection
+
+    writer = ReplyWriter(store.path, reply_id, opener=no_room)
+    message.content[0].append(" and on" * 20_000)  # type: ignore[union-attr]
+    with pytest.raises(StoreFullError, match="full"):
+        writer.finish(TurnStatus.DONE, message)
+    assert store.message(reply_id).turn.text == "kept"
 
 
 def test_migration_from_v1_keeps_everything_and_backs_up_first(tmp_path: Path) -> None:
