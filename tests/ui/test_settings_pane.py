@@ -493,7 +493,8 @@ def test_save_is_debounced_without_a_loop(
     writes: list[int] = []
 
     def recording_save(directory: Path, settings: Settings) -> None:
-        writes.append(settings.max_tokens)
+        if directory == config_dir:  # not a store left over from an earlier test
+            writes.append(settings.max_tokens)
         save_settings(directory, settings)
 
     monkeypatch.setattr(settings_store, "save_settings", recording_save)
@@ -513,7 +514,8 @@ def test_save_runs_in_a_worker_thread_under_the_loop(
     threads: list[threading.Thread] = []
 
     def recording_save(directory: Path, settings: Settings) -> None:
-        threads.append(threading.current_thread())
+        if directory == config_dir:  # not a store left over from an earlier test
+            threads.append(threading.current_thread())
         save_settings(directory, settings)
 
     monkeypatch.setattr(settings_store, "save_settings", recording_save)
