@@ -157,9 +157,8 @@ class PrivateRotatingFileHandler(logging.FileHandler):
         try:
             if self._full_after(record):
                 self._rotate()
-        except Exception:
-            self.handleError(record)
-            return
+        except OSError:
+            pass  # another process holds the file open (Windows): write on in this one
         super().emit(record)
 
     def _full_after(self, record: logging.LogRecord) -> bool:
@@ -174,14 +173,16 @@ class PrivateRotatingFileHandler(logging.FileHandler):
             self.stream.close()
             self.stream = None  # FileHandler opens it again when it is None
         base = self.baseFilename
-        for n in range(self.backups - 1, 0, -1):
-            if os.path.exists(f"{base}.{n}"):
-                os.replace(f"{base}.{n}", f"{base}.{n + 1}")
-        if self.backups > 0:
-            os.replace(base, f"{base}.1")
-        else:
-            os.remove(base)
-        self.stream = self._open()
+        try:
+            for n in range(self.backups - 1, 0, -1):
+                if os.path.exists(f"{base}.{n}"):
+                    os.replace(f"{base}.{n}", f"{base}.{n + 1}")
+            if self.backups > 0:
+                os.replace(base, f"{base}.1")
+            else:
+                os.remove(base)
+        finally:
+            self.stream = self._open()
 
     def handleError(self, record: logging.LogRecord) -> None:
         """Drop the record: a full disk must not become a traceback on someone's terminal."""

@@ -115,14 +115,14 @@ def test_a_bug_in_a_thread_of_a_command_is_told_once(
 ) -> None:
     real = images.prepare_image
 
-    def with_failing_helpers(*args: Any, **kwargs: Any) -> PreparedImage:
+    def with_failing_threads(*args: Any, **kwargs: Any) -> PreparedImage:
         for n in range(2):
-            helper = threading.Thread(target=lambda: 1 / 0, name=f"helper-{n}")
-            helper.start()
-            helper.join()
+            side = threading.Thread(target=lambda: 1 / 0, name=f"side-{n}")
+            side.start()
+            side.join()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(images, "prepare_image", with_failing_helpers)
+    monkeypatch.setattr(images, "prepare_image", with_failing_threads)
     code = run(["image", str(picture)])
     out, err = capsys.readouterr()
     assert code == 0  # the command itself finished
@@ -130,8 +130,8 @@ def test_a_bug_in_a_thread_of_a_command_is_told_once(
     assert err.count("\n") == 1
     assert err.startswith("iris: Something unexpected went wrong inside Iris.")
     text = (log_dir / logs.LOG_FILE).read_text(encoding="utf-8")
-    assert "Unhandled exception in thread helper-0" in text
-    assert "Unhandled exception in thread helper-1" in text
+    assert "Unhandled exception in thread side-0" in text
+    assert "Unhandled exception in thread side-1" in text
     assert text.count("ZeroDivisionError") == 2
 
 

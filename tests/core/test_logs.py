@@ -128,6 +128,24 @@ def test_a_full_file_rotates_and_three_older_ones_are_kept(tmp_path: Path) -> No
     assert int(previous.split("line ")[1][:3]) + 1 == int(newest.split("line ")[1][:3])
 
 
+def test_when_the_file_cannot_be_rotated_the_lines_still_go_into_it(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    # Older files that cannot be moved (as when another process holds them open).
+    for n in (1, 2, 3):
+        (folder / f"iris.log.{n}").mkdir()
+        (folder / f"iris.log.{n}" / "keep").write_text("", encoding="utf-8")
+    setup = logs.configure(folder, max_bytes=300)
+    try:
+        log = logging.getLogger("iris.test")
+        for n in range(20):
+            log.warning("line %02d", n)
+    finally:
+        setup.close()
+    text = (folder / logs.LOG_FILE).read_text(encoding="utf-8")
+    assert [f"line {n:02d}" in text for n in range(20)] == [True] * 20
+
+
 def test_a_folder_that_cannot_be_made_means_one_line_warnings_on_the_stream(
     tmp_path: Path,
 ) -> None:
