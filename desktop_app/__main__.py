@@ -19,7 +19,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     A subcommand runs the Qt-free command line; anything else opens the window.
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and (args[0] in SUBCOMMANDS or args[0] in ("-h", "--help", "--version")):
+    first = args[1:2] if args[:1] == ["--verbose"] else args[:1]  # iris --verbose ask ...
+    if first and (first[0] in SUBCOMMANDS or first[0] in ("-h", "--help", "--version")):
         from desktop_app.cli.main import run
 
         return run(args)

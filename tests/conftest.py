@@ -37,6 +37,14 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
         self.passwords.pop((service, username), None)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_log_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test, nor any process a test starts, writes to the real log folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IRIS_LOG_DIR", str(tmp_path_factory.mktemp("logs")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
     """Every test gets an empty in-memory keychain and no key in the environment."""

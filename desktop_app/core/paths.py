@@ -1,8 +1,9 @@
-"""Where Iris keeps its files: the platform's config, data and cache folders.
+"""Where Iris keeps its files: the platform's config, data, cache and log folders.
 
-``IRIS_CONFIG_DIR``, ``IRIS_DATA_DIR`` and ``IRIS_CACHE_DIR`` override them, for
-portable installs and for tests. Core functions take these paths as arguments;
-only the composition root (``desktop_app.ui.app_context``) and the command line call this.
+``IRIS_CONFIG_DIR``, ``IRIS_DATA_DIR``, ``IRIS_CACHE_DIR`` and ``IRIS_LOG_DIR``
+override them, for portable installs and for tests. Core functions take these
+paths as arguments; only the composition root (``desktop_app.ui.app_context``),
+the window's start-up and the command line call this.
 """
 
 from __future__ import annotations
@@ -19,11 +20,20 @@ log = logging.getLogger("iris")
 
 @dataclasses.dataclass(frozen=True)
 class AppPaths:
-    """The three folders Iris writes to."""
+    """The folders Iris writes to.
+
+    Attributes:
+        config: Settings.
+        data: The conversation history.
+        cache: The fetched model list.
+        logs: The log file (see :mod:`desktop_app.core.logs`, which creates it
+            private); None writes no log, as for windows built by tests.
+    """
 
     config: Path
     data: Path
     cache: Path
+    logs: Path | None = None
 
     def ensure(self) -> AppPaths:
         """Create the folders if they are missing; return self.
@@ -58,4 +68,7 @@ def app_paths() -> AppPaths:
         config=pick("IRIS_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME, appauthor=False)),
         data=pick("IRIS_DATA_DIR", platformdirs.user_data_dir(APP_NAME, appauthor=False)),
         cache=pick("IRIS_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
+        # The platform's place for logs: ~/.local/state/iris/log on Linux,
+        # ~/Library/Logs/iris on macOS, %LOCALAPPDATA%\iris\Logs on Windows.
+        logs=pick("IRIS_LOG_DIR", platformdirs.user_log_dir(APP_NAME, appauthor=False)),
     )

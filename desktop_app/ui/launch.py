@@ -13,7 +13,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from PySide6.QtWidgets import QApplication
+
+    from desktop_app.core.paths import AppPaths
 
 log = logging.getLogger("iris")
 
@@ -24,6 +28,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         prog="iris", description="Iris: a desktop chat and vision client for Claude."
     )
     parser.add_argument("--demo", action="store_true", help="use the built-in offline server")
+    parser.add_argument(
+        "--verbose", action="store_true", help="write debug details to the log file"
+    )
     parser.add_argument(
         "--smoke-test",
         action="store_true",
@@ -40,6 +47,21 @@ def run_gui(argv: Sequence[str], started: float) -> int:
         sys.stderr.write(f"iris: {problem}\n")
         return 2
 
+    from desktop_app.core import logs
+    from desktop_app.core.paths import app_paths
+
+    paths = app_paths()
+    logging_setup = logs.configure(paths.logs, verbose=args.verbose)
+    try:
+        return _run_window(args, started, paths, logging_setup.path)
+    finally:
+        logging_setup.close()
+
+
+def _run_window(
+    args: argparse.Namespace, started: float, paths: AppPaths, log_file: Path | None
+) -> int:
+    """Run the window on its loop, with the excepthooks logging to ``log_file``."""
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -60,11 +82,14 @@ def run_gui(argv: Sequence[str], started: float) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 
-    from desktop_app.core.paths import app_paths
+    from desktop_app.ui import excepthook
     from desktop_app.ui.app_context import AppContext
     from desktop_app.ui.main_window import MainWindow
 
-    context = AppContext(app_paths().ensure(), demo=args.demo)
+    # From here on a bug is logged, and the person told once where the details are.
+    hooks = excepthook.install(loop, log_file)
+    log.info("Iris %s on Python %s, %s", _version(), sys.version.split()[0], sys.platform)
+    context = AppContext(paths.ensure(), demo=args.demo)
     window = MainWindow(context)
     window.show()
     # Everything built so far lives as long as the app: keep it out of the cyclic
@@ -113,6 +138,7 @@ def run_gui(argv: Sequence[str], started: float) -> int:
     finally:
         QTimer.singleShot(0, window.deleteLater)
         asyncio.set_event_loop(None)
+        hooks.uninstall()
     return code
 
 
@@ -167,6 +193,7 @@ def _route_qt_messages() -> None:
         QtMsgType.QtFatalMsg: logging.CRITICAL,
     }
 
+    # Qt speaks of itself (fonts, plugins, widgets), never of what people write.
     def handler(kind: QtMsgType, _context: object, text: str) -> None:
         # Headless platforms cannot resize windows on request; nothing is wrong.
         if "does not support propagateSizeHints" in text:

@@ -291,7 +291,9 @@ class MainWindow(QMainWindow):
             raw = await asyncio.to_thread(path.read_text, encoding="utf-8")
             data = json.loads(raw)
         except (OSError, UnicodeDecodeError) as exc:
-            notify.error(f"Could not read {path.name}: {exc}.")
+            notify.error(
+                f"Could not read {path.name}: {why_unreadable(exc)}. Nothing was imported."
+            )
             return
         except ValueError as exc:
             notify.error(f"{path.name} is not valid JSON ({exc}). Nothing was imported.")
@@ -343,3 +345,17 @@ class MainWindow(QMainWindow):
             event = asyncio.Event()
             self._closed_event = event
         return event
+
+
+def why_unreadable(error: OSError | UnicodeDecodeError) -> str:
+    """Say in words why a file could not be read as text, for people."""
+    if isinstance(error, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if isinstance(error, FileNotFoundError):
+        return "the file no longer exists"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if isinstance(error, IsADirectoryError):
+        return "it is a folder, not a file"
+    # The system's own wording ("Input/output error"), without the path or errno.
+    return error.strerror.lower() if error.strerror else "the system could not read it"

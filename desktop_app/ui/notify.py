@@ -1,8 +1,35 @@
-"""The one path for user-facing messages, from any layer to the window.
+"""The one path for transient messages, from any layer to the window.
 
 Widgets call :func:`error`, :func:`warning` or :func:`info`; the main window
 connects :data:`bridge` and shows them. Messages sent before anything is
 connected are kept and delivered on :meth:`MessageBridge.flush`.
+
+Where a person reads about something, by how long it matters and what it is about:
+
+=============== ============================================ ===========================
+channel         for                                          how
+=============== ============================================ ===========================
+transient       a result or problem of an action with no     this bridge: the status
+                lasting place (settings not saved, an        bar shows it for a few
+                import refused, "Exported to …")             seconds
+per turn        what happened to one request: failed,        the turn's inline notice
+                interrupted, stopped, refused, cut at max    (``MessageWidget.notice``)
+                tokens, a retry countdown                    with Retry/Continue/Remove;
+                                                             it stays with the turn
+per attachment  why one image cannot be sent (unreadable,    the attachment's row
+                too large, not an image)                     (``AttachmentRole.ERROR``);
+                                                             the others are unaffected
+unexpected      a bug: an exception nobody handled           the full traceback goes to
+                                                             the log file; the first one
+                                                             also sends ONE :func:`error`
+                                                             naming that file
+                                                             (``ui.excepthook``), later
+                                                             ones only reach the log
+=============== ============================================ ===========================
+
+Every text is plain language written by Iris for people: never a traceback,
+never an exception's repr, never the API key. Problems that belong to a turn or
+an attachment go there, not here, so that they stay next to what they are about.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -25,7 +26,12 @@ from PIL import Image
 from desktop_app.core.catalog import Catalog
 from desktop_app.offline import images
 from desktop_app.offline.replies import split_pieces
-from desktop_app.offline.server import DEFAULT_DELAY, DEMO_API_KEY, OfflineServer
+from desktop_app.offline.server import (
+    DEFAULT_DELAY,
+    DEMO_API_KEY,
+    MessagesHandler,
+    OfflineServer,
+)
 from tests.support.offline import Fault, FaultyServer, api_headers
 
 Event = tuple[str, dict[str, Any]]
@@ -1113,11 +1119,24 @@ def test_headers_fault_overrides_response_headers(
 # -- robustness ----------------------------------------------------------------------------
 
 
+class CountingHandler(MessagesHandler):
+    """The offline handler, counting the connections it has finished with."""
+
+    finished = threading.Semaphore(0)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            type(self).finished.release()
+
+
 def test_a_client_leaving_mid_stream_does_not_hurt_the_server(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
+    CountingHandler.finished = threading.Semaphore(0)
     with (
-        OfflineServer(delay=0.005) as server,
+        OfflineServer(delay=0.005, handler_class=CountingHandler) as server,
         connect(server) as client,
     ):
         for _ in range(3):
@@ -1127,7 +1146,10 @@ def test_a_client_leaving_mid_stream_does_not_hurt_the_server(
                 lines = r.iter_lines()
                 for _ in range(12):
                     next(lines)
-        time.sleep(0.1)  # let the server hit the closed sockets
+        # Each abandoned stream's connection ends once the server has written into
+        # the closed socket and let go of it.
+        for _ in range(3):
+            assert CountingHandler.finished.acquire(timeout=10)
         assert client.post("/v1/messages", json=body()).status_code == 200
     assert capfd.readouterr() == ("", "")
 

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 
 from desktop_app.core.conversation.memory import MemoryHistory
 from desktop_app.core.conversation.model import Turn, TurnStatus, user_turn
@@ -18,7 +19,7 @@ from desktop_app.core.wire.message import Message
 from desktop_app.ui.chat.conversation_model import ConversationModel
 from desktop_app.ui.chat.conversation_view import BATCH, OLDER_BATCH, PAGE, ConversationView
 from desktop_app.ui.chat.message_widget import MessageWidget
-from tests.support.qt import eventually
+from tests.support.qt import arm
 
 ANSWER = (
     "## Answer {i}\n\nSome *Markdown* with `code` and a list:\n\n- one\n- two\n\n"
@@ -61,15 +62,80 @@ def show(
     view = loop.run_until_complete(build())
     window.setCentralWidget(view)
     window.show()
-    settle(loop)
+    settle(loop, view)
     return view
 
 
-def settle(loop: asyncio.AbstractEventLoop, turns: int = 5) -> None:
-    """Let posted layout, show and paint events and zero timers run."""
-    for _ in range(turns):
-        loop.run_until_complete(asyncio.sleep(0.01))
-        QApplication.processEvents()
+class GeometryWatch(QObject):
+    """Counts the events that move things on screen inside one widget."""
+
+    KINDS = frozenset(
+        {
+            QEvent.Type.LayoutRequest,
+            QEvent.Type.Resize,
+            QEvent.Type.Move,
+            QEvent.Type.Show,
+            QEvent.Type.Hide,
+        }
+    )
+
+    def __init__(self, root: QWidget) -> None:
+        super().__init__()
+        self.root = root
+        self.count = 0
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() in self.KINDS
+            and isinstance(watched, QWidget)
+            and (watched is self.root or self.root.isAncestorOf(watched))
+        ):
+            self.count += 1
+        return False
+
+
+async def next_turn() -> None:
+    """Return after one pass of the loop: the events posted so far have been handled."""
+    turned: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def turn() -> None:
+        if not turned.done():
+            turned.set_result(None)
+
+    QTimer.singleShot(0, turn)
+    await turned
+
+
+def settle(loop: asyncio.AbstractEventLoop, view: ConversationView) -> None:
+    """Run the loop until the view is at rest.
+
+    At rest: no older rows or restyled messages queued (:attr:`ConversationView.busy`),
+    no message still rendering, and two whole loop turns in which nothing in the view
+    was laid out, resized, moved, shown or hidden. A layout change posts the next
+    one, so a turn without any means none is pending.
+    """
+    watch = GeometryWatch(view)
+    app = QApplication.instance()
+    assert app is not None
+    app.installEventFilter(watch)
+
+    async def rest() -> None:
+        quiet = 0
+        while quiet < 2:
+            if view.busy:
+                await arm(view.idle)
+            rendering = [w for w in view.findChildren(MessageWidget) if w.rendering]
+            if rendering:
+                await arm(rendering[0].rendered)
+            watch.count = 0
+            await next_turn()
+            at_rest = watch.count == 0 and not view.busy
+            quiet = quiet + 1 if at_rest else 0
+
+    try:
+        loop.run_until_complete(asyncio.wait_for(rest(), 30))
+    finally:
+        app.removeEventFilter(watch)
 
 
 def offset_in_viewport(view: ConversationView, widget: MessageWidget) -> int:
@@ -113,9 +179,8 @@ def test_older_rows_are_built_one_per_turn_and_the_view_stays_put(
     assert built == [183]
     QApplication.processEvents()
     assert built == [183, 182]
-    settle(qloop, 1)
+    settle(qloop, view)
     assert built[:OLDER_BATCH] == [183, 182, 181]
-    settle(qloop, 20)
     # However many rows went in above, the message on screen did not move.
     assert offset_in_viewport(view, anchor) == offset
     assert bar.value() > bar.minimum() + 30
@@ -127,11 +192,11 @@ def test_reaching_the_top_loads_everything_in_pages(
     model = ConversationModel(conversation(120))
     view = show(window, qloop, model)
     bar = view.verticalScrollBar()
-    for _ in range(400):
+    for _ in range(120):
         if view.loaded_rows == 120:
             break
         bar.setValue(bar.minimum())
-        settle(qloop, 1)
+        settle(qloop, view)
     assert view.loaded_rows == 120
     pages = view._pages
     assert len(pages) >= 120 // PAGE
@@ -149,18 +214,14 @@ def test_a_long_older_message_filled_part_by_part_does_not_move_the_view(
     view = show(window, qloop, model)
     bar = view.verticalScrollBar()
     bar.setValue(bar.minimum() + 10)
-    settle(qloop)
-    for _ in range(200):  # until the long reply is built, above the viewport
-        if view.widget_for(model.turn(41)) is not None:
-            break
-        settle(qloop, 1)
+    # Older rows come in until the long reply is built, above the viewport.
+    settle(qloop, view)
     long_reply = view.widget_for(model.turn(41))
     assert long_reply is not None
     anchor = view._anchor
     assert anchor is not None
     widget, offset = anchor
-    eventually(qloop, lambda: not long_reply.rendering)
-    settle(qloop)
+    assert not long_reply.rendering  # settle waited for it, filled part by part
     assert len(long_reply.body.parts) > 2
     assert offset_in_viewport(view, widget) == offset
 
@@ -172,12 +233,12 @@ def test_rows_added_and_removed_keep_pages_and_order(
     view = show(window, qloop, model)
     for i in range(PAGE + 3):  # past the end of the newest page
         model.session.append(user_turn(f"more {i}"))
-    settle(qloop)
+    settle(qloop, view)
     assert [w.turn for w in view._widgets] == model.conversation.turns[-view.loaded_rows :]
     assert len(view._pages) == 2
     for turn in list(model.conversation.turns[-PAGE - 3 :]):
         model.session.remove(turn)
-    settle(qloop)
+    settle(qloop, view)
     assert len(view._pages) == 1
     assert [w.turn for w in view._widgets] == model.conversation.turns[-view.loaded_rows :]
     bar = view.verticalScrollBar()
@@ -203,7 +264,10 @@ def test_messages_follow_the_theme_when_it_turns_dark_and_back(
     dark.setColor(QPalette.ColorRole.WindowText, QColor("#eeeeee"))
     dark.setColor(QPalette.ColorRole.Text, QColor("#eeeeee"))
     window.setPalette(dark)
-    eventually(qloop, lambda: html() != light)
+    assert view.busy  # restyled one message per loop turn, not all at once
+    settle(qloop, view)
+    assert html() != light
     assert answer.body.toPlainText() == text  # same words, new colours
     window.setPalette(QPalette(QColor("#f4f4f4")))
-    eventually(qloop, lambda: html() == light)
+    settle(qloop, view)
+    assert html() == light

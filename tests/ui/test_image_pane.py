@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
 import io
 import socket
@@ -583,6 +584,18 @@ def test_removing_a_row_while_it_is_prepared_does_not_bring_it_back(
         return original(data, *args, **kwargs)
 
     monkeypatch.setattr(images, "prepare_image", slow_for_first)
+    # Every worker job waited on through asyncio (the model's two among them), so
+    # that the test can wait on them too.
+    workers: list[concurrent.futures.Future[Any]] = []
+    real_wrap = asyncio.wrap_future
+
+    def recording_wrap(
+        future: concurrent.futures.Future[Any], *, loop: asyncio.AbstractEventLoop | None = None
+    ) -> asyncio.Future[Any]:
+        workers.append(future)
+        return real_wrap(future, loop=loop)
+
+    monkeypatch.setattr(asyncio, "wrap_future", recording_wrap)
     changed_rows: list[int] = []
     pane.model.dataChanged.connect(lambda top, _bottom, _roles: changed_rows.append(top.row()))
     first = pane.model.add("first.png", b"first" + small_png)
@@ -594,8 +607,13 @@ def test_removing_a_row_while_it_is_prepared_does_not_bring_it_back(
     finally:
         release.set()
     settle(qloop, pane)
-    # Let the worker that was abandoned finish and its result arrive.
-    qloop.run_until_complete(asyncio.sleep(0.2))
+    # Wait for the abandoned worker's result to reach the loop. The model's own
+    # callbacks on that job were added first, so they have run by the time ours has:
+    # a result that was going to land has landed.
+    qloop.run_until_complete(
+        asyncio.wait_for(asyncio.gather(*(real_wrap(w, loop=qloop) for w in workers)), 15)
+    )
+    settle(qloop, pane)
 
     assert pane.model.attachments() == [second]
     assert second.status is AttachmentStatus.READY

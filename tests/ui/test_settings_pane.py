@@ -487,12 +487,24 @@ def test_changes_in_pane_persist(
     assert again.temperature_check.isChecked()
 
 
-def test_save_is_debounced_without_a_loop(qtbot: QtBot, config_dir: Path) -> None:
+def test_save_is_debounced_without_a_loop(
+    qtbot: QtBot, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[int] = []
+
+    def recording_save(directory: Path, settings: Settings) -> None:
+        if directory == config_dir:  # not a store left over from an earlier test
+            writes.append(settings.max_tokens)
+        save_settings(directory, settings)
+
+    monkeypatch.setattr(settings_store, "save_settings", recording_save)
     store = SettingsStore(config_dir, save_delay_ms=50)
-    store.update(max_tokens=100)
-    store.update(max_tokens=200)
-    assert not (config_dir / SETTINGS_FILE).exists()  # nothing written on the spot
-    qtbot.waitUntil(lambda: not store.dirty, timeout=2000)
+    with qtbot.waitSignal(store.saved, timeout=5000):
+        store.update(max_tokens=100)
+        store.update(max_tokens=200)
+        assert not (config_dir / SETTINGS_FILE).exists()  # nothing written on the spot
+    assert writes == [200]  # one write for the burst
+    assert not store.dirty
     assert load_settings(config_dir).max_tokens == 200
 
 
@@ -502,17 +514,18 @@ def test_save_runs_in_a_worker_thread_under_the_loop(
     threads: list[threading.Thread] = []
 
     def recording_save(directory: Path, settings: Settings) -> None:
-        threads.append(threading.current_thread())
+        if directory == config_dir:  # not a store left over from an earlier test
+            threads.append(threading.current_thread())
         save_settings(directory, settings)
 
     monkeypatch.setattr(settings_store, "save_settings", recording_save)
     store = SettingsStore(config_dir, save_delay_ms=20)
 
     async def change_and_wait() -> None:
+        saved = arm(store.saved)
         store.update(system_prompt="one")
         store.update(system_prompt="two")
-        await asyncio.sleep(0.3)  # well past the 20 ms debounce
-        await store.wait_saved()
+        await saved
         assert not store.dirty
 
     qloop.run_until_complete(asyncio.wait_for(change_and_wait(), 5))
@@ -533,6 +546,8 @@ def test_save_errors_become_user_messages(
 
     monkeypatch.setattr(settings_store, "save_settings", failing_save)
     store = SettingsStore(config_dir, save_delay_ms=10)
+    saves: list[bool] = []
+    store.saved.connect(lambda: saves.append(True))
     store.update(max_tokens=10)
     store.flush()  # no traceback
     assert [(m.level, m.text) for m in shown] == [
@@ -545,15 +560,14 @@ def test_save_errors_become_user_messages(
 
     shown.clear()
 
-    async def change_and_wait() -> None:
-        store.update(max_tokens=20)
-        await asyncio.sleep(0.2)
-        await store.wait_saved()
-        await asyncio.sleep(0)  # let the done callback run
-
-    qloop.run_until_complete(change_and_wait())
-    assert [m.level for m in shown] == [notify.Level.ERROR]
-    assert shown[0].text.startswith("Could not save settings: Permission denied")
+    reported = arm(notify.bridge.shown)
+    store.update(max_tokens=20)
+    (message,) = wait(qloop, reported)
+    assert message.level is notify.Level.ERROR
+    assert message.text.startswith("Could not save settings: Permission denied")
+    assert shown == [message]
+    assert store.dirty
+    assert saves == []  # a failed write is never announced as saved
 
 
 def test_damaged_settings_file_is_reported_and_kept(

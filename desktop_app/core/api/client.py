@@ -47,6 +47,7 @@ from desktop_app.core.errors import (
     error_from_event,
     scrub,
 )
+from desktop_app.core.logs import register_secret
 from desktop_app.core.wire.events import ErrorEvent, MessageAccumulator, StreamEvent, parse_events
 from desktop_app.core.wire.message import Message
 from desktop_app.core.wire.request import (
@@ -185,6 +186,7 @@ class MessagesClient:
                 f"The base URL must start with http:// or https:// (got {self.base_url!r})."
             )
         self._api_key = api_key.strip()
+        register_secret(api_key)  # whatever is logged from now on leaves it out
         self.api_version = api_version
         self.max_retries = max(0, max_retries)
         self.max_retry_wait = max_retry_wait

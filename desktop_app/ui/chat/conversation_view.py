@@ -40,6 +40,8 @@ class ConversationView(QScrollArea):
         edit_requested: A prompt's Edit button was pressed (the Turn).
         version_requested: A turn's ‹ or › was pressed (the Turn, -1 or +1).
         remove_requested: A failed turn's Remove button was pressed (the Turn).
+        idle: The work queued for later loop turns (older rows to build,
+            messages to restyle) is done; see :attr:`busy`.
     """
 
     retry_requested = Signal(object)
@@ -48,6 +50,7 @@ class ConversationView(QScrollArea):
     edit_requested = Signal(object)
     version_requested = Signal(object, int)
     remove_requested = Signal(object)
+    idle = Signal()
 
     def __init__(
         self,
@@ -122,6 +125,11 @@ class ConversationView(QScrollArea):
     def loaded_rows(self) -> int:
         """How many rows have widgets now."""
         return len(self._widgets)
+
+    @property
+    def busy(self) -> bool:
+        """True while older rows or restyled messages are still to be built in later turns."""
+        return self._older_wanted > 0 or bool(self._restyle_queue)
 
     def widget_for(self, turn: Turn) -> MessageWidget | None:
         """The widget showing ``turn``, if it is built."""
@@ -241,8 +249,15 @@ class ConversationView(QScrollArea):
                 break
         if self._restyle_queue:
             self._restyle_timer.start()
+        else:
+            self._emit_idle()
+
+    def _emit_idle(self) -> None:
+        if not self.busy:
+            self.idle.emit()
 
     def _rebuild(self) -> None:
+        was_busy = self.busy
         self._restyle_queue = []
         self._prerendered.clear()
         self._older_wanted = 0
@@ -260,6 +275,8 @@ class ConversationView(QScrollArea):
         self._placeholder.setVisible(count == 0)
         self._stick_to_bottom = True
         QTimer.singleShot(0, self.scroll_to_bottom)
+        if was_busy:
+            self.idle.emit()  # the queued work was dropped
 
     def _load_older(self) -> None:
         """Build the next few older rows, one per event-loop turn, from the next turn on.
@@ -274,6 +291,7 @@ class ConversationView(QScrollArea):
     def _build_one_older(self) -> None:
         if self._older_wanted <= 0 or self._first_row == 0:
             self._older_wanted = 0
+            self._emit_idle()
             return
         self._older_wanted -= 1
         self._prepend_row()
@@ -282,6 +300,7 @@ class ConversationView(QScrollArea):
             self._older_timer.start()
         else:
             self._older_wanted = 0
+            self._emit_idle()
 
     def _prepend_row(self) -> None:
         widget = self._make(self._first_row - 1)

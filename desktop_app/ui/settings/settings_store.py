@@ -31,9 +31,12 @@ class SettingsStore(QObject):
 
     Signals:
         changed: Emitted with a field name after that setting changed.
+        saved: Emitted on the UI thread once a write has put the current changes
+            on disk (a failed write is reported through the message bridge instead).
     """
 
     changed = Signal(str)
+    saved = Signal()
 
     def __init__(
         self,
@@ -145,6 +148,8 @@ class SettingsStore(QObject):
             self._write(self._settings, self._generation)
         except Exception as exc:  # any failure is the user's to know, not a traceback
             self._report(exc)
+            return
+        self.saved.emit()
 
     def _write(self, settings: Settings, generation: int) -> None:
         # Runs in a worker thread or on the UI thread; touches no Qt object.
@@ -174,6 +179,8 @@ class SettingsStore(QObject):
         exc = future.exception()
         if exc is not None:
             self._report(exc)
+        elif not self.dirty:
+            self.saved.emit()
 
     async def wait_saved(self) -> None:
         """Wait for a write that is in progress, if any (for tests and shutdown)."""
