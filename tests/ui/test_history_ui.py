@@ -117,11 +117,14 @@ def test_rename_in_place(windows: Windows, qloop: asyncio.AbstractEventLoop) -> 
     sidebar = window.sidebar
     sidebar.refresh()
     eventually(qloop, lambda: sidebar.model.rowCount() == 1)
-    # The rename is stored, and the list read back from the history shows it.
-    reread = arm(sidebar.refreshed)
+    stored = arm(window.context.conversations_changed)
     assert sidebar.model.setData(
         sidebar.model.index(0, 0), "  Trip   plans ", Qt.ItemDataRole.EditRole
     )
+    # The rename reaches the history, and a list read back from it shows it.
+    wait(qloop, stored)
+    reread = arm(sidebar.refreshed)
+    sidebar.refresh()
     wait(qloop, reread)
     assert sidebar.model.index(0, 0).data() == "Trip plans"
 

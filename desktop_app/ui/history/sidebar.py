@@ -41,6 +41,7 @@ class Sidebar(QWidget):
         self.setObjectName("historySidebar")
         self._history = history
         self._deleted: tuple[int, str] | None = None
+        self._generation = 0
         self.current_id: int | None = None
 
         self.new_button = QPushButton("New conversation")
@@ -106,6 +107,9 @@ class Sidebar(QWidget):
     async def refresh(self) -> None:
         """Reload the list (or the search results)."""
         query = self.search_edit.text().strip()
+        # Reads can finish out of order; only the newest one may fill the list.
+        self._generation += 1
+        generation = self._generation
         rows: list[ConversationSummary] | list[SearchHit]
         try:
             if query:
@@ -117,8 +121,8 @@ class Sidebar(QWidget):
         except StoreError as exc:
             notify.error(f"The conversation list could not be read: {exc}")
             return
-        if not shiboken6.isValid(self.model):  # the window closed meanwhile
-            return
+        if not shiboken6.isValid(self.model) or generation != self._generation:
+            return  # the window closed meanwhile, or a newer read is on its way
         self.model.set_rows(rows)
         self._select_current()
         self.refreshed.emit()
