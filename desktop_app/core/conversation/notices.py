@@ -48,8 +48,9 @@ def refusal_explanation(message: Message | None) -> str:
     """Why the model declined, from ``stop_details``, or a general reason."""
     details = (message.stop_details if message is not None else None) or {}
     explanation = details.get("explanation")
-    if isinstance(explanation, str) and explanation.strip():
-        return explanation.strip()
+    if isinstance(explanation, str) and explanation.strip(" ."):
+        # Without its full stop: the sentences around it add their own.
+        return explanation.strip().rstrip(" .")
     return DEFAULT_REFUSAL
 
 

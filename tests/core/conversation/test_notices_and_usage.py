@@ -74,12 +74,12 @@ def test_a_refusal_is_explained_in_one_place_for_every_surface() -> None:
         "",
         status=TurnStatus.REFUSED,
         stop_reason="refusal",
-        details={"type": "refusal", "explanation": "Policy says no"},
+        details={"type": "refusal", "explanation": "Policy says no."},
     )
     notice = turn_notice(refused)
     assert notice is not None
     assert notice.kind is NoticeKind.REFUSAL
-    assert "Policy says no" in notice.text
+    assert "Policy says no. This exchange" in notice.text
     assert not (notice.can_retry)
     assert not (notice.can_continue)
     assert announcement(refused, 1.0) == "Claude declined to answer: Policy says no."
