@@ -7,6 +7,7 @@ objects that save off the UI thread), and Qt signals for the engine's events.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
@@ -61,6 +62,7 @@ class AppContext(QObject):
         # unknown and the window shows neither the first-run banner nor a key.
         self.api_key = ApiKeyState()
         self.key_known = False
+        self.key_loaded = asyncio.Event()  # set once the keychain was read
         self.settings.changed.connect(self._on_setting_changed)
         self.api_key.changed.connect(self._on_key_changed)
         self.engine.mode_changed.connect(self.mode_changed.emit)
@@ -104,7 +106,10 @@ class AppContext(QObject):
 
     async def start(self) -> None:
         """Read the key (keychain access can block) and refresh the model list."""
-        await self.api_key.load_async()
+        try:
+            await self.api_key.load_async()
+        finally:
+            self.key_loaded.set()
         await self.engine.refresh_catalog()
 
     # -- the engine ----------------------------------------------------------------------

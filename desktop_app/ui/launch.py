@@ -110,7 +110,13 @@ def _run_window(
             print(f"startup_ms={elapsed_ms:.0f}", flush=True)
         starting = asyncio.ensure_future(context.start())
         background.append(starting)
-        warming = asyncio.ensure_future(asyncio.to_thread(_warm_up))
+
+        async def warm() -> None:
+            # Once the key is known: the demo server is loaded only for the demo.
+            await context.key_loaded.wait()
+            await asyncio.to_thread(_warm_up, context.demo)
+
+        warming = asyncio.ensure_future(warm())
         background.append(warming)
         if args.smoke_test:
             # Not timed, but checked: a keychain may wait for the user to unlock it
@@ -203,7 +209,7 @@ def _route_qt_messages() -> None:
     qInstallMessageHandler(handler)
 
 
-def _warm_up() -> None:
+def _warm_up(demo: bool = True) -> None:
     """Load what the first request and reply need; runs in a worker thread.
 
     None of it is needed to show the window, so it loads after the window is
@@ -215,9 +221,11 @@ def _warm_up() -> None:
     from httpcore._backends import anyio as _anyio_backend  # noqa: F401
 
     import desktop_app.core.api.client
-    import desktop_app.core.images
-    import desktop_app.offline.server  # noqa: F401
+    import desktop_app.core.images  # noqa: F401
     from desktop_app.core.render.turn_html import warm_up_renderer
+
+    if demo:
+        import desktop_app.offline.server  # noqa: F401
 
     warm_up_renderer()
 

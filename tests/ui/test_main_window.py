@@ -440,6 +440,11 @@ def test_the_warm_up_loads_what_the_first_reply_needs() -> None:
     assert _loaded_after(statement, needed) == list(needed)
 
 
+def test_with_a_key_the_warm_up_leaves_the_demo_server_out() -> None:
+    statement = "from desktop_app.ui.launch import _warm_up; _warm_up(demo=False)"
+    assert _loaded_after(statement, ("httpx", "desktop_app.offline.server")) == ["httpx"]
+
+
 def test_start_reads_the_keychain_and_refreshes_the_catalog(
     qloop: asyncio.AbstractEventLoop,
     paths: AppPaths,
