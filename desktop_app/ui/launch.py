@@ -221,7 +221,7 @@ def _warm_up(demo: bool = True) -> None:
     from httpcore._backends import anyio as _anyio_backend  # noqa: F401
 
     import desktop_app.core.api.client
-    import desktop_app.core.images  # noqa: F401
+    import desktop_app.core.images
     from desktop_app.core.render.turn_html import warm_up_renderer
 
     if demo:

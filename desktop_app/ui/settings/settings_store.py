@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import threading
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from desktop_app.core.errors import IrisError
 from desktop_app.core.settings import SETTINGS_FILE, Settings, read_settings, save_settings
 from desktop_app.ui import notify
 
 SAVE_DELAY_MS = 300
 
 
+log = logging.getLogger("iris.settings")
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
-    return str(exc) or type(exc).__name__
+    if isinstance(exc, IrisError):
+        return str(exc)  # written for people
+    log.error("settings not saved", exc_info=exc)
+    return "something unexpected went wrong; the details are in the log"
 
 
 class SettingsStore(QObject):
