@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QGuiApplication, QTextDocument
+from PySide6.QtCore import QObject, Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QTextDocument
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.render.markdown import render_markdown
@@ -201,3 +201,45 @@ def test_rendered_is_signalled_once_the_text_is_on_screen(
         wait(qloop, done)
         assert not widget.body.filling
         assert "#" not in widget.body.toPlainText()
+
+
+class _MailHandler(QObject):
+    """Receives the URLs Qt would hand the system's mail program."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[str] = []
+
+    @Slot(QUrl)
+    def handle(self, url: QUrl) -> None:
+        self.opened.append(url.toString(QUrl.ComponentFormattingOption.FullyEncoded))
+
+
+def test_mail_links_keep_only_the_address_subject_and_body(qtbot: Any) -> None:
+    href = (
+        "mailto:someone@example.com?subject=Hello%20there&attach=%2Fhome%2Fme%2F.ssh%2Fid_rsa"
+        "&ATTACHMENT=/etc/passwd&cc=spy@example.net&body=Line%201%26more&bcc=x@example.net"
+    )
+    widget = MessageWidget(reply(f"Write to [me]({href})."))
+    qtbot.addWidget(widget)
+    document = widget.body.parts[0].document()
+    block = document.begin()
+    links = []
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            if it.fragment().charFormat().anchorHref():
+                links.append(it.fragment().charFormat().anchorHref())
+            it += 1
+        block = block.next()
+    assert len(links) == 1
+    handler = _MailHandler()
+    # PySide6 takes the slot's name as str at run time; its stubs say bytes.
+    QDesktopServices.setUrlHandler("mailto", handler, "handle")  # type: ignore[arg-type]
+    try:
+        widget.body.parts[0].anchorClicked.emit(QUrl(links[0]))
+    finally:
+        QDesktopServices.unsetUrlHandler("mailto")
+    assert handler.opened == [
+        "mailto:someone@example.com?subject=Hello%20there&body=Line%201%26more"
+    ]

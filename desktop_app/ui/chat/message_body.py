@@ -13,6 +13,29 @@ from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QTextEdit, QVBo
 from desktop_app.core.render.markdown import COPY_SCHEME
 from desktop_app.ui.throttle import next_turn_timer
 
+# What a mail link may ask the mail program to fill in. Anything else (attach=,
+# attachment=, cc=, bcc= ...) is dropped: a message must not attach local files
+# or add hidden recipients to a mail the user sends.
+_MAILTO_FIELDS = ("subject", "body")
+
+
+def safe_mailto(url: QUrl) -> QUrl:
+    """``url`` with only its address and its first subject and body kept."""
+    encoded = QUrl.ComponentFormattingOption.FullyEncoded
+    kept: dict[str, str] = {}
+    for item in url.query(encoded).split("&"):
+        key, _sep, value = item.partition("=")
+        name = key.lower()
+        if name in _MAILTO_FIELDS and name not in kept:
+            kept[name] = value
+    query = "&".join(f"{name}={kept[name]}" for name in _MAILTO_FIELDS if name in kept)
+    safe = QUrl()
+    safe.setScheme("mailto")
+    safe.setPath(url.path(encoded), QUrl.ParsingMode.StrictMode)
+    if query:
+        safe.setQuery(query, QUrl.ParsingMode.StrictMode)
+    return safe
+
 
 def follow_link(url: QUrl, code_blocks: Sequence[str]) -> None:
     """Copy a code block for ``iris-copy:N``; open web and mail links in the system browser."""
@@ -24,8 +47,10 @@ def follow_link(url: QUrl, code_blocks: Sequence[str]) -> None:
             return
         if 0 <= index < len(code_blocks):
             QGuiApplication.clipboard().setText(code_blocks[index])
-    elif scheme in ("http", "https", "mailto"):
+    elif scheme in ("http", "https"):
         QDesktopServices.openUrl(url)
+    elif scheme == "mailto":
+        QDesktopServices.openUrl(safe_mailto(url))
 
 
 class AutoHeightBrowser(QTextBrowser):
