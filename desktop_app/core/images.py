@@ -9,6 +9,10 @@ thread. Every result satisfies the service's rules:
 - the base64 text is at most 5,242,880 characters;
 - the media type is JPEG, PNG, GIF or WebP and always matches the bytes.
 
+Only JPEG, PNG, GIF, WebP, BMP and TIFF are read, plus AVIF, HEIC and HEIF where
+this installation can decode them (:data:`OPEN_FORMATS`); Pillow's other readers
+are never tried, so no picture can make it run Ghostscript.
+
 An image that already meets them is sent unchanged. Everything else is decoded as
 cheaply as possible (JPEG DCT scaling, then ``reduce()``), resampled once with
 Lanczos, oriented, and encoded once at the best quality that fits.
@@ -78,6 +82,14 @@ _PASS_MODES = {
     "WEBP": frozenset({"RGB", "RGBA"}),
 }
 _LOSSY_SOURCES = frozenset({"JPEG", "MPO", "WEBP", "HEIC", "HEIF", "AVIF"})
+# The only Pillow readers ever tried. Pillow knows forty formats, and some are
+# dangerous (EPS and PS run Ghostscript) or never sent by people (PSD, ICO, FITS ...);
+# anything else is "not an image", whatever its file name says. (An MPO is opened
+# by the JPEG reader.)
+OPEN_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+# For ISO-BMFF containers (HEIC, HEIF, AVIF): Pillow's own AVIF reader, and
+# pillow-heif's once registered; only those registered are passed to Pillow.
+_CONTAINER_FORMATS = ("AVIF", "HEIF")
 # Highest first: the encoder steps down only as far as the byte cap needs.
 JPEG_QUALITIES = (90, 85, 80, 75, 70, 65, 60, 50, 40)
 WEBP_QUALITIES = (90, 85, 80, 75, 70, 60, 50, 40)
@@ -352,6 +364,14 @@ def _enable_container_plugin(label: str, kind: str) -> None:
         _heif_registered = True
 
 
+def open_formats(container: str | None) -> tuple[str, ...]:
+    """The Pillow formats to try for data of this container kind (None: not one)."""
+    if container is None:
+        return OPEN_FORMATS
+    Image.init()  # registers Pillow's own AVIF reader when this build has one
+    return tuple(name for name in _CONTAINER_FORMATS if name in Image.OPEN)
+
+
 def _article(name: str) -> str:
     return "an" if name[0] in "AEFHILMNORSX" else "a"
 
@@ -453,7 +473,7 @@ def _target_size(width: int, height: int, budget: _Budget) -> tuple[int, int, st
 def _prepare(data: bytes, label: str, container: str | None, budget: _Budget) -> PreparedImage:
     notes: list[str] = []
     with _decoding(label, data, container):
-        im: Image.Image = Image.open(io.BytesIO(data))
+        im: Image.Image = Image.open(io.BytesIO(data), formats=open_formats(container))
         source_format = container or im.format or "unknown"
         raw_w, raw_h = im.size
         if raw_w < 1 or raw_h < 1:

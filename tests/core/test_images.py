@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, features
+from PIL import EpsImagePlugin, Image, features
 
 from desktop_app.core import images
 from desktop_app.core.catalog import Catalog, ImageLimits
@@ -437,6 +438,60 @@ def test_text_file_is_not_an_image(tmp_path: Path) -> None:
         prepare_image(str(notes), OPUS)
 
     assert "notes.txt" in _one_sentence(excinfo.value)
+
+
+EPS = (
+    b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 16 16\n%%EndComments\n"
+    b"newpath 0 0 moveto 16 16 lineto stroke\nshowpage\n%%EOF\n"
+)
+
+
+class _Spawns:
+    """Records every program Python is asked to start, and starts none."""
+
+    def __init__(self) -> None:
+        self.commands: list[object] = []
+
+    def __call__(self, args: object, *_args: object, **_kwargs: object) -> subprocess.Popen[bytes]:
+        self.commands.append(args)
+        raise FileNotFoundError("starting programs is refused in this test")
+
+
+@pytest.fixture
+def spawns(monkeypatch: pytest.MonkeyPatch) -> _Spawns:
+    """Record any attempt to start a program, Ghostscript included (installed or not)."""
+    recorder = _Spawns()
+    monkeypatch.setattr(subprocess, "Popen", recorder)
+    # Pillow asks for Ghostscript only once it believes it is installed.
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", "gs")
+    return recorder
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [EPS, b"%!PS-Adobe-3.0\n%%BoundingBox: 0 0 16 16\nshowpage\n"],
+    ids=["eps", "ps"],
+)
+def test_postscript_named_png_is_not_an_image_and_runs_nothing(
+    tmp_path: Path, spawns: _Spawns, payload: bytes
+) -> None:
+    path = tmp_path / "holiday.png"
+    path.write_bytes(payload)
+
+    for source in (path, payload):
+        with pytest.raises(NotAnImageError) as excinfo:
+            prepare_image(source, OPUS)
+        _one_sentence(excinfo.value)
+
+    assert spawns.commands == []
+
+
+@pytest.mark.parametrize("fmt", ["ICO", "PPM", "TGA", "PCX"])
+def test_formats_outside_the_allow_list_are_not_images(fmt: str) -> None:
+    data = corpus.encode(corpus.photo(32, 32, seed=30), fmt)
+
+    with pytest.raises(NotAnImageError):
+        prepare_image(data, OPUS)
 
 
 def test_decompression_bomb_is_refused_before_decoding() -> None:

@@ -157,7 +157,8 @@ def make_thumbnail(data: bytes, size: int = THUMBNAIL_SIZE) -> bytes | None:
     from PIL import Image
 
     try:
-        with Image.open(io.BytesIO(data)) as opened:
+        # Prepared images only ever hold the formats the service takes.
+        with Image.open(io.BytesIO(data), formats=("JPEG", "PNG", "GIF", "WEBP")) as opened:
             im: Image.Image = opened
             if im.mode in ("1", "P", "PA"):
                 # Palette images resize with nearest-neighbour only; that looks broken.
