@@ -431,6 +431,37 @@ def _signature(data: bytes) -> str | None:
     return None
 
 
+def identify_image(data: bytes) -> tuple[str, int, int]:
+    """Tell the media type and size of an image the service takes, from its header alone.
+
+    Cheap: the signature is sniffed and Pillow reads the header only; no pixel is
+    decoded. For checking images that were prepared before (an imported history).
+
+    Returns:
+        ``image/jpeg``, ``image/png``, ``image/gif`` or ``image/webp``, then the
+        declared width and height.
+
+    Raises:
+        NotAnImageError: The bytes are not a JPEG, PNG, GIF or WebP image, or its
+            header is damaged.
+    """
+    name = _signature(data)
+    if name not in MEDIA_TYPES:
+        raise NotAnImageError("The data is not a JPEG, PNG, GIF or WebP image.")
+    try:
+        with _DECODE_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=(name,)) as im:
+                width, height = im.size
+    except Image.DecompressionBombError:
+        raise NotAnImageError(_too_many_pixels("The data")) from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError):
+        raise NotAnImageError(_damaged("The data", data)) from None
+    if width < 1 or height < 1:
+        raise NotAnImageError("The data declares an empty picture (0 pixels).")
+    return MEDIA_TYPES[name], width, height
+
+
 def _looks_like_svg(data: bytes) -> bool:
     head = data[:1024].lstrip().lower()
     return head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head)

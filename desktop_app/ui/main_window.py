@@ -30,7 +30,12 @@ from PySide6.QtWidgets import (
 
 from desktop_app import __version__
 from desktop_app.core.errors import HistoryFormatError, StoreClosedError
-from desktop_app.core.history.io import export_json, export_markdown, import_json
+from desktop_app.core.history.io import (
+    export_json,
+    export_markdown,
+    import_json,
+    read_import_file,
+)
 from desktop_app.core.history.store import HistoryStore
 from desktop_app.ui import notify
 from desktop_app.ui.app_context import AppContext
@@ -292,18 +297,18 @@ class MainWindow(QMainWindow):
     async def import_conversation(self, path: Path) -> None:
         """Import a conversation file and open it; a bad file changes nothing."""
         try:
-            raw = await asyncio.to_thread(path.read_text, encoding="utf-8")
-            data = json.loads(raw)
-        except (OSError, UnicodeDecodeError) as exc:
-            notify.error(f"Could not read {path.name}: {exc}.")
+            # Read and parsed in a worker, under a size cap: never on the UI thread.
+            data = await asyncio.to_thread(read_import_file, path)
+        except OSError as exc:
+            notify.error(f"Could not read {path.name}: {exc.strerror or 'unreadable'}.")
             return
-        except ValueError as exc:
-            notify.error(f"{path.name} is not valid JSON ({exc}). Nothing was imported.")
+        except HistoryFormatError as exc:
+            notify.error(f"{path.name} cannot be imported: {exc}. Nothing was imported.")
             return
         try:
             conversation_id = await self.context.history.call(lambda s: import_json(s, data))
         except HistoryFormatError as exc:
-            notify.error(f"{path.name} cannot be imported: {exc}")
+            notify.error(f"{path.name} cannot be imported: {exc}. Nothing was imported.")
             return
         self.context.history.conversations_changed.emit()
         await self.chat.open_conversation(conversation_id)
