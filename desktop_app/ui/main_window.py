@@ -66,6 +66,7 @@ class FirstRunBanner(QFrame):
             "built-in offline demo (nothing leaves this computer), or enter your "
             "Anthropic API key; it is kept in the system keychain."
         )
+        text.setTextFormat(Qt.TextFormat.RichText)  # our own words only
         text.setWordWrap(True)
         demo = QPushButton("Try the offline demo")
         demo.setObjectName("tryDemoButton")
