@@ -6,10 +6,11 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QSizeF, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QMimeData, QSizeF, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QTextEdit, QVBoxLayout, QWidget
 
+from desktop_app.core.render.breaks import break_long_runs, unbreak
 from desktop_app.core.render.markdown import COPY_SCHEME
 from desktop_app.ui.throttle import next_turn_timer
 
@@ -92,6 +93,15 @@ class AutoHeightBrowser(QTextBrowser):
             self.setLineWrapColumnOrWidth(width)
             self._fit()
 
+    def createMimeDataFromSelection(self) -> QMimeData:
+        """Copy a selection without the break opportunities added for display."""
+        mime = super().createMimeDataFromSelection()
+        if mime.hasHtml():
+            mime.setHtml(unbreak(mime.html()))
+        if mime.hasText():
+            mime.setText(unbreak(mime.text()))
+        return mime
+
     def loadResource(self, type: int, name: QUrl | str) -> Any:
         """Refuse every external resource: nothing is fetched for a message."""
         return None
@@ -149,6 +159,7 @@ class MessageBody(QWidget):
         self._pending: tuple[str, ...] = ()  # HTML of the parts still to fill, in order
         self._incoming: list[AutoHeightBrowser] | None = None  # filled, shown all at once
         self._plain = False  # the parts show streamed plain text
+        self._run = 0  # length of the unbroken run the streamed text ends with
         self._timer: QTimer | None = None  # made when a message first needs several parts
         self.link_clicked.connect(self._follow_link)
         self._add_part()
@@ -172,15 +183,18 @@ class MessageBody(QWidget):
         """Show ``text`` as it streams in, in one view."""
         self._stop_filling()
         self._keep_parts(1)
-        self._parts[0].setPlainText(text)
+        shown, self._run = break_long_runs(text)
+        self._parts[0].setPlainText(shown)
         self._plain = True
         self._name_parts()
 
     def append_plain_text(self, text: str) -> None:
         """Add ``text`` at the end of the streamed text."""
+        # A run that continues across pieces is broken where it passes the limit.
+        shown, self._run = break_long_runs(text, carry=self._run)
         cursor = self._parts[-1].textCursor()
         cursor.movePosition(cursor.MoveOperation.End)
-        cursor.insertText(text)
+        cursor.insertText(shown)
 
     def set_html(self, parts: Sequence[str], code_blocks: tuple[str, ...]) -> None:
         """Show rendered ``parts``: the first in this turn, the others in the next turns.
