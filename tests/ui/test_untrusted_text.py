@@ -286,8 +286,12 @@ def test_imported_history_shows_as_text(
         sidebar.model.index(sidebar.model.row_for(conversation_id), 0)
     )
     assert sidebar.list_view.currentIndex().data(ConversationRole.ID) == conversation_id
+    # It is open: the window moves on to a new conversation, and the list drops it.
+    moved_on = arm(window.chat.conversation_opened)
     sidebar.delete_button.click()
-    eventually(qloop, lambda: sidebar.undo_label.isVisibleTo(sidebar))
+    assert wait(qloop, moved_on) == (None,)
+    eventually(qloop, lambda: sidebar.model.row_for(conversation_id) < 0)
+    assert sidebar.undo_label.isVisibleTo(sidebar)
 
     places = assert_nothing_interpreted(window, hostile)
 
