@@ -25,7 +25,8 @@ Errors form one small tree; ``str(exc)`` is a sentence for people::
     ├── NotAnImageError          the bytes are not a picture Iris can recognise
     ├── TruncatedImageError      a recognised picture whose data is cut short or damaged
     ├── UnsupportedImageError    a known format Iris cannot read here (HEIC without its extra)
-    └── ImageTooLargeError       a file or a declared pixel count beyond what Iris decodes
+    └── ImageTooLargeError       a file, a declared pixel count or the memory to prepare it
+                                 beyond what Iris allows
 """
 
 from __future__ import annotations
