@@ -163,16 +163,15 @@ def _export(store: HistoryStore, args: argparse.Namespace) -> None:
 
 def _import(store: HistoryStore, path: Path) -> None:
     from desktop_app.core.errors import HistoryFormatError
-    from desktop_app.core.history.io import import_json
+    from desktop_app.core.history.io import import_json, read_import_file
 
     try:
-        raw = path.read_bytes()
+        # Read under a size cap: a huge file or a device is refused, not read whole.
+        data = read_import_file(path)
     except OSError as exc:
         raise _CommandError(f"cannot read {path}: {exc.strerror or exc}", EXIT_USAGE) from None
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _CommandError(f"{path} is not valid JSON ({exc})", EXIT_USAGE) from None
+    except HistoryFormatError as exc:
+        raise _CommandError(f"{path}: {exc}", EXIT_USAGE) from None
     try:
         conversation_id = import_json(store, data)
     except HistoryFormatError as exc:

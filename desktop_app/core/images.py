@@ -9,6 +9,10 @@ thread. Every result satisfies the service's rules:
 - the base64 text is at most 5,242,880 characters;
 - the media type is JPEG, PNG, GIF or WebP and always matches the bytes.
 
+Only JPEG, PNG, GIF, WebP, BMP and TIFF are read, plus AVIF, HEIC and HEIF where
+this installation can decode them (:data:`OPEN_FORMATS`); Pillow's other readers
+are never tried, so no picture can make it run Ghostscript.
+
 An image that already meets them is sent unchanged. Everything else is decoded as
 cheaply as possible (JPEG DCT scaling, then ``reduce()``), resampled once with
 Lanczos, oriented, and encoded once at the best quality that fits.
@@ -21,7 +25,8 @@ Errors form one small tree; ``str(exc)`` is a sentence for people::
     ├── NotAnImageError          the bytes are not a picture Iris can recognise
     ├── TruncatedImageError      a recognised picture whose data is cut short or damaged
     ├── UnsupportedImageError    a known format Iris cannot read here (HEIC without its extra)
-    └── ImageTooLargeError       a file or a declared pixel count beyond what Iris decodes
+    └── ImageTooLargeError       a file, a declared pixel count or the memory to prepare it
+                                 beyond what Iris allows
 """
 
 from __future__ import annotations
@@ -61,6 +66,10 @@ MAX_INPUT_BYTES = 200 * 1024 * 1024
 """Files larger than this are refused before being read."""
 MAX_SOURCE_PIXELS = 120_000_000
 """Declared pixel counts above this are refused before decoding (108 MP phones still fit)."""
+MAX_WORKING_BYTES = 768 * 1024 * 1024
+"""Memory one preparation may need, estimated from the declared size and pixel format
+before decoding; a picture that would need more is refused. It is also what all
+preparations running at once may need together: larger ones wait their turn."""
 HEIF_EXTRA = "pip install 'iris-desktop[heif]'"
 
 MEDIA_TYPES = {
@@ -79,6 +88,14 @@ _PASS_MODES = {
     "WEBP": frozenset({"RGB", "RGBA"}),
 }
 _LOSSY_SOURCES = frozenset({"JPEG", "MPO", "WEBP", "HEIC", "HEIF", "AVIF"})
+# The only Pillow readers ever tried. Pillow knows forty formats, and some are
+# dangerous (EPS and PS run Ghostscript) or never sent by people (PSD, ICO, FITS ...);
+# anything else is "not an image", whatever its file name says. (An MPO is opened
+# by the JPEG reader.)
+OPEN_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+# For ISO-BMFF containers (HEIC, HEIF, AVIF): Pillow's own AVIF reader, and
+# pillow-heif's once registered; only those registered are passed to Pillow.
+_CONTAINER_FORMATS = ("AVIF", "HEIF")
 # Highest first: the encoder steps down only as far as the byte cap needs.
 JPEG_QUALITIES = (90, 85, 80, 75, 70, 65, 60, 50, 40)
 WEBP_QUALITIES = (90, 85, 80, 75, 70, 60, 50, 40)
@@ -116,6 +133,48 @@ _SIGNATURES = (
 # Python's warning filters are process-wide, so the block that silences Pillow's
 # decompression-bomb warning is serialised; resampling and encoding run outside it.
 _DECODE_LOCK = threading.Lock()
+
+
+class MemoryGate:
+    """Lets preparations run together only while their working memory fits a budget.
+
+    Each preparation holds its estimated bytes from decoding until its result is
+    encoded. One that does not fit next to those running waits for them; one alone
+    always runs, so nothing waits forever.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        """A gate for ``capacity`` bytes in all."""
+        self.capacity = capacity
+        self._in_use = 0
+        self._peak = 0
+        self._condition = threading.Condition()
+
+    @property
+    def peak(self) -> int:
+        """The most bytes held at once so far."""
+        with self._condition:
+            return self._peak
+
+    @contextlib.contextmanager
+    def hold(self, size: int) -> Iterator[None]:
+        """Hold ``size`` bytes of the budget for the block, waiting until they fit."""
+        size = max(0, min(size, self.capacity))
+        with self._condition:
+            while self._in_use and self._in_use + size > self.capacity:
+                self._condition.wait()
+            self._in_use += size
+            self._peak = max(self._peak, self._in_use)
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._in_use -= size
+                self._condition.notify_all()
+
+
+MEMORY_GATE = MemoryGate(MAX_WORKING_BYTES)
+"""Shared by every preparation in this process (the attachment pane runs several at once)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -355,6 +414,14 @@ def _enable_container_plugin(label: str, kind: str) -> None:
         _heif_registered = True
 
 
+def open_formats(container: str | None) -> tuple[str, ...]:
+    """The Pillow formats to try for data of this container kind (None: not one)."""
+    if container is None:
+        return OPEN_FORMATS
+    Image.init()  # registers Pillow's own AVIF reader when this build has one
+    return tuple(name for name in _CONTAINER_FORMATS if name in Image.OPEN)
+
+
 def _article(name: str) -> str:
     return "an" if name[0] in "AEFHILMNORSX" else "a"
 
@@ -366,6 +433,37 @@ def _signature(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WEBP"
     return None
+
+
+def identify_image(data: bytes) -> tuple[str, int, int]:
+    """Tell the media type and size of an image the service takes, from its header alone.
+
+    Cheap: the signature is sniffed and Pillow reads the header only; no pixel is
+    decoded. For checking images that were prepared before (an imported history).
+
+    Returns:
+        ``image/jpeg``, ``image/png``, ``image/gif`` or ``image/webp``, then the
+        declared width and height.
+
+    Raises:
+        NotAnImageError: The bytes are not a JPEG, PNG, GIF or WebP image, or its
+            header is damaged.
+    """
+    name = _signature(data)
+    if name not in MEDIA_TYPES:
+        raise NotAnImageError("The data is not a JPEG, PNG, GIF or WebP image.")
+    try:
+        with _DECODE_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=(name,)) as im:
+                width, height = im.size
+    except Image.DecompressionBombError:
+        raise NotAnImageError(_too_many_pixels("The data")) from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError):
+        raise NotAnImageError(_damaged("The data", data)) from None
+    if width < 1 or height < 1:
+        raise NotAnImageError("The data declares an empty picture (0 pixels).")
+    return MEDIA_TYPES[name], width, height
 
 
 def _looks_like_svg(data: bytes) -> bool:
@@ -419,6 +517,14 @@ def _damaged(label: str, data: bytes) -> str:
     )
 
 
+def _needs_too_much_memory(label: str, width: int, height: int, working: int) -> str:
+    return (
+        f"{label} is too large to prepare: its {width}x{height} pixels would need about "
+        f"{working / 1_048_576:,.0f} MB of memory, and Iris uses up to "
+        f"{MAX_WORKING_BYTES // 1_048_576:,} MB for one image."
+    )
+
+
 def _too_many_pixels(label: str, width: int = 0, height: int = 0) -> str:
     declared = f" ({width}x{height})" if width and height else ""
     return (
@@ -456,7 +562,7 @@ def _target_size(width: int, height: int, budget: _Budget) -> tuple[int, int, st
 def _prepare(data: bytes, label: str, container: str | None, budget: _Budget) -> PreparedImage:
     notes: list[str] = []
     with _decoding(label, data, container):
-        im: Image.Image = Image.open(io.BytesIO(data))
+        im: Image.Image = Image.open(io.BytesIO(data), formats=open_formats(container))
         source_format = container or im.format or "unknown"
         raw_w, raw_h = im.size
         if raw_w < 1 or raw_h < 1:
@@ -480,6 +586,7 @@ def _prepare(data: bytes, label: str, container: str | None, budget: _Budget) ->
             and budget.fits(len(data))
         )
         if passable:
+            # Within the model's pixel limit, so small: no need to wait at the gate.
             _verify(im)
             return PreparedImage(
                 data=data,
@@ -496,36 +603,50 @@ def _prepare(data: bytes, label: str, container: str | None, budget: _Budget) ->
             # DCT scaling: decode at 1/2, 1/4 or 1/8 straight from the coefficients, never
             # below the target (as libvips' shrink-on-load does).
             im.draft(None, (draft_w, draft_h))
-        im.load()
-        icc_profile = im.info.get("icc_profile")
-
-    if animated:
-        notes.append(f"Animated {source_format}: only the first frame is sent.")
-    if source_format not in MEDIA_TYPES:
-        notes.append(f"Converted from {source_format}, which the API does not accept.")
-    im = _normalise_mode(im, notes)
-    if resize:
-        im = _resample(im, (draft_w, draft_h))
-        why = (
-            f"this model's {budget.max_pixels / 1_000_000:g} MP limit"
-            if bound == "area"
-            else budget.side_reason
+        # Known before a single pixel is decoded: the declared size and pixel format
+        # (after DCT scaling) tell how much memory the steps below take.
+        working = working_bytes(
+            im.mode,
+            im.size,
+            (draft_w, draft_h) if resize else None,
+            has_transparency="transparency" in im.info,
+            rotate=orientation != 1,
         )
-        notes.append(f"Resized from {orig_w}x{orig_h} to {target_w}x{target_h} to keep {why}.")
-    if orientation != 1:
-        im = im.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
-        notes.append(f"Rotated upright from EXIF orientation {orientation}.")
-    encoded, media_type, quality, im = _encode(
-        im,
-        budget,
-        notes,
-        prefer_lossless=source_format not in _LOSSY_SOURCES,
-        # Only a PNG source predicts the size of a PNG; BMP or TIFF may be uncompressed.
-        png_estimate=len(data) * (im.width * im.height) / (raw_w * raw_h)
-        if source_format == "PNG"
-        else 0.0,
-        icc_profile=icc_profile if isinstance(icc_profile, bytes) else None,
-    )
+        if working > MAX_WORKING_BYTES:
+            raise ImageTooLargeError(_needs_too_much_memory(label, raw_w, raw_h, working))
+
+    with MEMORY_GATE.hold(working):
+        with _decoding(label, data, container):
+            im.load()
+            icc_profile = im.info.get("icc_profile")
+
+        if animated:
+            notes.append(f"Animated {source_format}: only the first frame is sent.")
+        if source_format not in MEDIA_TYPES:
+            notes.append(f"Converted from {source_format}, which the API does not accept.")
+        im = _normalise_mode(im, notes)
+        if resize:
+            im = _resample(im, (draft_w, draft_h))
+            why = (
+                f"this model's {budget.max_pixels / 1_000_000:g} MP limit"
+                if bound == "area"
+                else budget.side_reason
+            )
+            notes.append(f"Resized from {orig_w}x{orig_h} to {target_w}x{target_h} to keep {why}.")
+        if orientation != 1:
+            im = im.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
+            notes.append(f"Rotated upright from EXIF orientation {orientation}.")
+        encoded, media_type, quality, im = _encode(
+            im,
+            budget,
+            notes,
+            prefer_lossless=source_format not in _LOSSY_SOURCES,
+            # Only a PNG source predicts the size of a PNG; BMP or TIFF may be uncompressed.
+            png_estimate=len(data) * (im.width * im.height) / (raw_w * raw_h)
+            if source_format == "PNG"
+            else 0.0,
+            icc_profile=icc_profile if isinstance(icc_profile, bytes) else None,
+        )
     return PreparedImage(
         data=encoded,
         media_type=media_type,
@@ -538,6 +659,82 @@ def _prepare(data: bytes, label: str, container: str | None, budget: _Budget) ->
         notes=tuple(notes),
         quality=quality,
     )
+
+
+# Bytes per pixel of Pillow's storage: one for 1-bit, grey and palette pictures, two
+# for 16-bit grey, four for everything else (RGB too: it is stored as RGBX).
+_ONE_BYTE_MODES = frozenset({"1", "L", "P"})
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    if mode in _ONE_BYTE_MODES:
+        return 1
+    return 2 if mode.startswith("I;16") else 4
+
+
+def _normal_mode(mode: str, has_transparency: bool) -> str:
+    """The mode :func:`_normalise_mode` turns ``mode`` into, before any alpha is dropped."""
+    if mode.startswith("I;16") or mode in ("I", "F", "1"):
+        return "L"
+    if mode in ("P", "PA"):
+        return "RGBA" if mode == "PA" or has_transparency else "RGB"
+    if mode in ("L", "RGB"):
+        if has_transparency:
+            return "LA" if mode == "L" else "RGBA"
+        return mode
+    if mode in ("LA", "RGBA"):
+        return mode
+    if mode in ("La", "RGBa"):
+        return mode[:-1] + "A"
+    return "RGB"
+
+
+def working_bytes(
+    mode: str,
+    size: tuple[int, int],
+    target: tuple[int, int] | None,
+    *,
+    has_transparency: bool = False,
+    rotate: bool = False,
+) -> int:
+    """Estimate the memory a preparation needs at its peak, before decoding anything.
+
+    Args:
+        mode: The Pillow mode the picture decodes to.
+        size: The size it decodes at (after any DCT scaling).
+        target: The size it is resampled to, or None when it keeps its size.
+        has_transparency: The picture declares a transparent colour.
+        rotate: It is turned upright afterwards (a full copy).
+
+    Returns:
+        Bytes: the largest set of full-size pictures alive at once, from the decoded
+        one through mode conversion, premultiplied alpha and ``reduce()``.
+    """
+    width, height = size
+    pixels = width * height
+    stored = _bytes_per_pixel(mode)
+    normal_mode = _normal_mode(mode, has_transparency)
+    normal = 1 if normal_mode == "L" else 4
+    steps: float = stored
+    if mode.startswith("I;16"):
+        steps += 2 * 4  # widened to 32 bits, then scaled: two copies
+    elif normal_mode != mode:
+        steps += normal  # the decoded picture and its converted copy
+    alpha = normal_mode in ("LA", "RGBA")
+    if target is not None:
+        # Resampling premultiplies alpha (a copy), reduce()s by the integer factor
+        # that leaves Lanczos a factor of two, then runs Lanczos across, then down.
+        factor_x = max(1, int(width / max(1, target[0]) / _REDUCING_GAP))
+        factor_y = max(1, int(height / max(1, target[1]) / _REDUCING_GAP))
+        reduced = normal / (factor_x * factor_y) if factor_x * factor_y > 1 else 0.0
+        across = normal * target[0] / max(1, width) / factor_y
+        steps = max(steps, normal * (2 if alpha else 1) + reduced + across)
+        out_pixels = target[0] * target[1]
+    else:
+        steps = max(steps, normal * (2 if rotate else 1))
+        out_pixels = pixels
+    # Alongside: the output, its converted copy and the encoder's.
+    return int(pixels * steps) + 3 * 4 * out_pixels
 
 
 def _verify(im: Image.Image) -> None:
@@ -581,7 +778,9 @@ def _normalise_mode(im: Image.Image, notes: list[str]) -> Image.Image:
     elif mode in ("L", "RGB") and "transparency" in im.info:
         im = im.convert("LA" if mode == "L" else "RGBA")
     if im.mode in ("LA", "RGBA"):
-        alpha_low, _ = im.getchannel("A").getextrema()
+        # Per-band extrema in one pass, without copying the alpha channel out.
+        extrema = im.getextrema()
+        alpha_low = extrema[-1][0] if isinstance(extrema[-1], tuple) else extrema[0]
         if alpha_low == 255:
             im = im.convert(im.mode[:-1])
     return im

@@ -4,8 +4,9 @@ The file is ``settings.json`` in the folder the caller passes in. Reading is
 forgiving, because losing someone's settings is worse than ignoring a bad value:
 
 - A missing file gives the defaults.
-- A file that cannot be read or parsed gives the defaults, and the file is
-  renamed to ``settings.json.corrupt-<timestamp>`` so nothing is lost.
+- A file that cannot be read or parsed (damaged, not JSON, or nested too
+  deeply to decode) gives the defaults, and the file is renamed to
+  ``settings.json.corrupt-<timestamp>`` so nothing is lost.
 - Unknown keys are ignored. A value of the wrong type, or one that cannot be
   used, falls back to that field's default; the other fields are kept.
 - An older ``schema_version`` is brought up to date by the step functions in
@@ -341,6 +342,10 @@ def read_settings(config_dir: Path) -> LoadReport:
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError and SettingsError
         log.warning("The settings file is damaged (%s); using the defaults", exc)
         return LoadReport(Settings(), moved_aside=_move_aside(path))
+    except RecursionError:
+        # Nested deeper than the decoder goes: no settings file is like that.
+        log.warning("The settings file is nested too deeply to read; using the defaults")
+        return LoadReport(Settings(), moved_aside=_move_aside(path))
 
     settings = Settings()
     rejected: list[str] = []
@@ -376,7 +381,7 @@ def settings_to_json(settings: Settings) -> dict[str, Any]:
 def _stored_version(path: Path) -> int | None:
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict):
         return None

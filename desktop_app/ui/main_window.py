@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app import __version__
 from desktop_app.core.errors import HistoryFormatError, StoreClosedError, StoreError
+from desktop_app.core.history.io import read_import_file
 from desktop_app.ui import notify
 from desktop_app.ui.app_context import AppContext
 from desktop_app.ui.asyncslot import async_slot
@@ -59,6 +59,7 @@ class FirstRunBanner(QFrame):
             "built-in offline demo (nothing leaves this computer), or enter your "
             "Anthropic API key; it is kept in the system keychain."
         )
+        text.setTextFormat(Qt.TextFormat.RichText)  # our own words only
         text.setWordWrap(True)
         demo = QPushButton("Try the offline demo")
         demo.setObjectName("tryDemoButton")
@@ -288,20 +289,20 @@ class MainWindow(QMainWindow):
     async def import_conversation(self, path: Path) -> None:
         """Import a conversation file and open it; a bad file changes nothing."""
         try:
-            raw = await asyncio.to_thread(path.read_text, encoding="utf-8")
-            data = json.loads(raw)
-        except (OSError, UnicodeDecodeError) as exc:
+            # Read and parsed in a worker, under a size cap: never on the UI thread.
+            data = await asyncio.to_thread(read_import_file, path)
+        except OSError as exc:
             notify.error(
                 f"Could not read {path.name}: {why_unreadable(exc)}. Nothing was imported."
             )
             return
-        except ValueError as exc:
-            notify.error(f"{path.name} is not valid JSON ({exc}). Nothing was imported.")
+        except HistoryFormatError as exc:
+            notify.error(f"{path.name} cannot be imported: {exc}. Nothing was imported.")
             return
         try:
             conversation_id = await self.context.history.import_conversation(data)
         except HistoryFormatError as exc:
-            notify.error(f"{path.name} cannot be imported: {exc}")
+            notify.error(f"{path.name} cannot be imported: {exc}. Nothing was imported.")
             return
         await self.chat.open_conversation(conversation_id)
         notify.info(f"Imported {path.name}.")

@@ -124,8 +124,35 @@ def test_import_a_bare_request_body(data: Path, tmp_path: Path) -> None:
         ('{"messages": [{"role": "robot", "content": "x"}]}', "$.messages[0].role"),
         ("[1, 2]", "expected a JSON object"),
         ("\xff\xfe garbage", "not valid JSON"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        (
+            '{"messages": [{"role": "user", "content": "x"}], "iris": {"created": NaN}}',
+            "NaN is not a number JSON allows",
+        ),
+        ('{"messages": [{"role": "user", "content": "bad \\ud800 text"}]}', "lone surrogate"),
+        (
+            '{"format": "iris-conversation", "version": 1, '
+            '"messages": [{"role": "user", "content": "x"}], '
+            '"iris": {"turns": [{"created": 1e400}]}}',
+            "$.iris.turns[0].created",
+        ),
+        (
+            '{"messages": [{"role": "user", "content": [{"type": "image", "source": '
+            '{"type": "base64", "media_type": "image/png", "data": "aGVsbG8="}}]}]}',
+            "not a readable image/png image",
+        ),
     ],
-    ids=["truncated", "bad-role", "not-object", "binary"],
+    ids=[
+        "truncated",
+        "bad-role",
+        "not-object",
+        "binary",
+        "deep",
+        "nan",
+        "surrogate",
+        "infinite-time",
+        "not-an-image",
+    ],
 )
 def test_bad_import_is_one_line_exit_2_and_changes_nothing(
     data: Path, tmp_path: Path, content: str, expected: str
@@ -140,6 +167,16 @@ def test_bad_import_is_one_line_exit_2_and_changes_nothing(
     assert result.stderr.startswith("iris history: ")
     assert expected in result.stderr
     assert listing(data) == before[1]
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_import_reads_an_endless_device_only_up_to_the_cap(data: Path) -> None:
+    before = listing(data)
+    result = iris(data, "import", "/dev/zero")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "larger than 40 MB" in result.stderr
+    assert listing(data) == before
 
 
 @pytest.mark.parametrize(

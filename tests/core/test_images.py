@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, features
+from PIL import EpsImagePlugin, Image, features
 
 from desktop_app.core import images
 from desktop_app.core.catalog import Catalog, ImageLimits
@@ -439,6 +440,60 @@ def test_text_file_is_not_an_image(tmp_path: Path) -> None:
     assert "notes.txt" in _one_sentence(excinfo.value)
 
 
+EPS = (
+    b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 16 16\n%%EndComments\n"
+    b"newpath 0 0 moveto 16 16 lineto stroke\nshowpage\n%%EOF\n"
+)
+
+
+class _Spawns:
+    """Records every program Python is asked to start, and starts none."""
+
+    def __init__(self) -> None:
+        self.commands: list[object] = []
+
+    def __call__(self, args: object, *_args: object, **_kwargs: object) -> subprocess.Popen[bytes]:
+        self.commands.append(args)
+        raise FileNotFoundError("starting programs is refused in this test")
+
+
+@pytest.fixture
+def spawns(monkeypatch: pytest.MonkeyPatch) -> _Spawns:
+    """Record any attempt to start a program, Ghostscript included (installed or not)."""
+    recorder = _Spawns()
+    monkeypatch.setattr(subprocess, "Popen", recorder)
+    # Pillow asks for Ghostscript only once it believes it is installed.
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", "gs")
+    return recorder
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [EPS, b"%!PS-Adobe-3.0\n%%BoundingBox: 0 0 16 16\nshowpage\n"],
+    ids=["eps", "ps"],
+)
+def test_postscript_named_png_is_not_an_image_and_runs_nothing(
+    tmp_path: Path, spawns: _Spawns, payload: bytes
+) -> None:
+    path = tmp_path / "holiday.png"
+    path.write_bytes(payload)
+
+    for source in (path, payload):
+        with pytest.raises(NotAnImageError) as excinfo:
+            prepare_image(source, OPUS)
+        _one_sentence(excinfo.value)
+
+    assert spawns.commands == []
+
+
+@pytest.mark.parametrize("fmt", ["ICO", "PPM", "TGA", "PCX"])
+def test_formats_outside_the_allow_list_are_not_images(fmt: str) -> None:
+    data = corpus.encode(corpus.photo(32, 32, seed=30), fmt)
+
+    with pytest.raises(NotAnImageError):
+        prepare_image(data, OPUS)
+
+
 def test_decompression_bomb_is_refused_before_decoding() -> None:
     with pytest.raises(ImageTooLargeError) as excinfo:
         prepare_image(corpus.png_header_only(20000, 20000), OPUS)
@@ -622,3 +677,93 @@ def _no_leaked_filters() -> Iterator[None]:
     before = list(warnings.filters)
     yield
     assert list(warnings.filters) == before
+
+
+# -- memory --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("colour_type", [4, 6], ids=["grey+alpha", "RGBA"])
+def test_a_picture_needing_too_much_memory_is_refused_before_decoding(colour_type: int) -> None:
+    # 119 MP with alpha: a few hundred bytes on disk, over a gigabyte to prepare.
+    data = corpus.png_header_only(10920, 10920, mode=colour_type)
+
+    with pytest.raises(ImageTooLargeError) as excinfo:
+        prepare_image(data, OPUS)
+
+    message = _one_sentence(excinfo.value)
+    assert "10920x10920" in message
+    assert "MB of memory" in message
+
+
+def test_a_large_picture_within_the_memory_budget_is_still_decoded() -> None:
+    # 119 MP of grey fits the budget: decoding is attempted (and finds no pixel data).
+    with pytest.raises(TruncatedImageError):
+        prepare_image(corpus.png_header_only(10920, 10920, mode=0), OPUS)
+
+
+_PEAK_SCRIPT = """
+import sys
+from pathlib import Path
+from desktop_app.core.catalog import Catalog
+from desktop_app.core.images import prepare_image
+
+def kib(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+
+limits = Catalog.load().get("claude-opus-4-7").image
+# Load the libraries on a small picture first: a big one would leave freed memory
+# resident, which the measured run would then reuse unseen.
+prepare_image(Path(sys.argv[2]), limits)
+Path("/proc/self/clear_refs").write_text("5")
+base = kib("VmRSS")
+prepare_image(Path(sys.argv[1]), limits)
+print((kib("VmHWM") - base) * 1024)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
+def test_the_memory_estimate_matches_what_preparing_takes(tmp_path: Path) -> None:
+    # 6 MP with real transparency: premultiplied and resampled.
+    im = corpus.photo(600, 400, seed=31).resize((3000, 2000)).convert("RGBA")
+    im.putalpha(Image.linear_gradient("L").resize(im.size))
+    path = tmp_path / "big.png"
+    im.save(path, compress_level=1)
+    small = tmp_path / "small.png"
+    im.resize((300, 200)).save(small)
+    with Image.open(path) as probe:
+        target = images._target_size(*probe.size, images._Budget.for_request(OPUS, 1))[:2]
+        estimate = images.working_bytes(probe.mode, probe.size, target)
+
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_SCRIPT, str(path), str(small)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    peak = int(done.stdout.strip())
+
+    # The file's bytes are in memory too, read before the estimate is made.
+    expected = estimate + path.stat().st_size
+    assert 0.8 * expected <= peak <= 1.2 * expected
+
+
+def test_large_preparations_take_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = corpus.noise_png(1600, 1200)
+    with Image.open(io.BytesIO(data)) as probe:
+        target = images._target_size(*probe.size, images._Budget.for_request(SONNET_37, 1))[:2]
+        need = images.working_bytes(probe.mode, probe.size, target)
+    # Room for one of them at a time, not two.
+    gate = images.MemoryGate(need * 3 // 2)
+    monkeypatch.setattr(images, "MEMORY_GATE", gate)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: prepare_image(data, SONNET_37), range(4)))
+
+    assert len({r.data for r in results}) == 1
+    assert_meets_rules(results[0], SONNET_37)
+    assert gate.peak == need

@@ -193,6 +193,32 @@ def test_corrupt_file_is_kept_aside_and_defaults_used(tmp_path: Path, content: b
     assert len(list(tmp_path.glob(SETTINGS_FILE + ".corrupt-*"))) == 2
 
 
+NESTED = [
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"model": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
+    b'{"a": ' * 20_000 + b"1" + b"}" * 20_000,
+]
+
+
+@pytest.mark.parametrize("content", NESTED, ids=["array", "in-a-field", "objects"])
+def test_deeply_nested_file_is_kept_aside_and_defaults_used(
+    tmp_path: Path, content: bytes
+) -> None:
+    (tmp_path / SETTINGS_FILE).write_bytes(content)
+    report = read_settings(tmp_path)
+    assert report.settings == Settings()
+    assert report.moved_aside is not None
+    assert report.moved_aside.read_bytes() == content
+    assert not (tmp_path / SETTINGS_FILE).exists()
+
+
+def test_saving_over_a_deeply_nested_file_replaces_it(tmp_path: Path) -> None:
+    # Put there after start-up (by another program, say): saving still works.
+    (tmp_path / SETTINGS_FILE).write_bytes(NESTED[0])
+    save_settings(tmp_path, Settings().with_changes(model="claude-opus-4-7"))
+    assert load_settings(tmp_path).model == "claude-opus-4-7"
+
+
 def test_unreadable_path_is_kept_aside(tmp_path: Path) -> None:
     (tmp_path / SETTINGS_FILE).mkdir()  # reading a directory fails with an OSError
     report = read_settings(tmp_path)

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 
 from desktop_app.core.conversation.model import TurnStatus
@@ -289,3 +290,45 @@ def test_a_draft_typed_just_before_quitting_is_kept(
     windows.stop(window)  # well within the half-second save delay
     again = windows.start()
     assert again.chat.prompt.toPlainText() == "typed a moment before closing"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"messages": [{"role": "user", "content": "x"}], "iris": {"created": NaN}}', "NaN"),
+        (b'{"messages": [{"role": "user", "content": "\\udc00"}]}', "lone surrogate"),
+        (None, "larger than 40 MB"),
+    ],
+    ids=["deep", "nan", "surrogate", "endless"],
+)
+def test_a_hostile_import_file_is_refused_with_one_line_and_changes_nothing(
+    windows: Windows,
+    qloop: asyncio.AbstractEventLoop,
+    tmp_path: Path,
+    content: bytes | None,
+    expected: str,
+) -> None:
+    window = windows.start()
+    send(window, qloop, "already here")
+    before = window.chat.conversation_id
+    shown: list[notify.UserMessage] = []
+    notify.bridge.shown.connect(shown.append)
+    if content is None:
+        path = Path("/dev/zero")
+        if not path.exists():
+            pytest.skip("needs /dev/zero")
+    else:
+        path = tmp_path / "hostile.json"
+        path.write_bytes(content)
+
+    window.import_conversation(path)
+
+    eventually(qloop, lambda: any("Nothing was imported" in m.text for m in shown))
+    (message,) = [m for m in shown if "Nothing was imported" in m.text]
+    assert message.level is notify.Level.ERROR
+    assert expected in message.text
+    assert "\n" not in message.text
+    assert window.chat.conversation_id == before
+    rows = qloop.run_until_complete(window.context.history.call(lambda s: s.list_conversations()))
+    assert [r.id for r in rows] == [before]

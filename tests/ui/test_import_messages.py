@@ -44,7 +44,9 @@ def test_a_file_that_is_not_utf8_text(
     path = tmp_path / "latin1.json"
     path.write_bytes('{"title": "café"}'.encode("latin-1"))
     text = import_message(window, qloop, path)
-    assert text == "Could not read latin1.json: it is not UTF-8 text. Nothing was imported."
+    assert (
+        text == "latin1.json cannot be imported: the file is not UTF-8 text. Nothing was imported."
+    )
 
 
 def test_a_file_that_is_gone(

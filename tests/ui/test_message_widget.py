@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import time
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QGuiApplication, QTextDocument
+from PySide6.QtCore import QObject, Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QTextDocument
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
+from desktop_app.core.render.breaks import RUN_LIMIT, unbreak
 from desktop_app.core.render.markdown import render_markdown
 from desktop_app.core.render.turn_html import LARGE_MESSAGE, build_html, split_html
 from desktop_app.core.wire.blocks import Role, TextBlock, ThinkingBlock
@@ -201,3 +204,134 @@ def test_rendered_is_signalled_once_the_text_is_on_screen(
         wait(qloop, done)
         assert not widget.body.filling
         assert "#" not in widget.body.toPlainText()
+
+
+class _MailHandler(QObject):
+    """Receives the URLs Qt would hand the system's mail program."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[str] = []
+
+    @Slot(QUrl)
+    def handle(self, url: QUrl) -> None:
+        self.opened.append(url.toString(QUrl.ComponentFormattingOption.FullyEncoded))
+
+
+def test_mail_links_keep_only_the_address_subject_and_body(qtbot: Any) -> None:
+    href = (
+        "mailto:someone@example.com?subject=Hello%20there&attach=%2Fhome%2Fme%2F.ssh%2Fid_rsa"
+        "&ATTACHMENT=/etc/passwd&cc=spy@example.net&body=Line%201%26more&bcc=x@example.net"
+    )
+    widget = MessageWidget(reply(f"Write to [me]({href})."))
+    qtbot.addWidget(widget)
+    document = widget.body.parts[0].document()
+    block = document.begin()
+    links = []
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            if it.fragment().charFormat().anchorHref():
+                links.append(it.fragment().charFormat().anchorHref())
+            it += 1
+        block = block.next()
+    assert len(links) == 1
+    handler = _MailHandler()
+    # PySide6 takes the slot's name as str at run time; its stubs say bytes.
+    QDesktopServices.setUrlHandler("mailto", handler, "handle")  # type: ignore[arg-type]
+    try:
+        widget.body.parts[0].anchorClicked.emit(QUrl(links[0]))
+    finally:
+        QDesktopServices.unsetUrlHandler("mailto")
+    assert handler.opened == [
+        "mailto:someone@example.com?subject=Hello%20there&body=Line%201%26more"
+    ]
+
+
+# -- long unbroken runs ----------------------------------------------------------------------
+
+N = 256 * 1024
+TOKEN = "".join(chr(ord("a") + (i * 7) % 26) for i in range(N))
+WORDS = " ".join(f"w{i:06d}" for i in range(N // 8))[:N]
+
+
+def _runs_handed_to_qt(widget: MessageWidget) -> int:
+    """The longest run without a break opportunity in any text view of the message."""
+    return max(
+        len(run)
+        for part in widget.body.parts
+        for run in re.split(r"[\s\u200b]", part.toPlainText())
+    )
+
+
+def _laid_out(widget: MessageWidget) -> None:
+    for part in widget.body.parts:
+        assert part.lineWrapColumnOrWidth() > 0  # a real width, so a real layout
+        part.document().size()
+
+
+def _show_final(qtbot: Any, qloop: asyncio.AbstractEventLoop, text: str) -> float:
+    """UI-thread seconds to show a finished reply and lay it out (rendered beforehand)."""
+    turn = reply(text)
+    rendered = build_html(turn, dark=False)  # the worker's part, not timed
+    start = time.perf_counter()
+    widget = MessageWidget(turn, prerendered=rendered)
+    qtbot.addWidget(widget)
+    widget.resize(700, 400)
+    widget.show()
+    while widget.rendering:
+        qloop.run_until_complete(asyncio.sleep(0))
+    qtbot.waitExposed(widget)
+    _laid_out(widget)
+    elapsed = time.perf_counter() - start
+    assert RUN_LIMIT <= _runs_handed_to_qt(widget) <= RUN_LIMIT + 8 or text is WORDS
+    return elapsed
+
+
+def _show_streaming(qtbot: Any, qloop: asyncio.AbstractEventLoop, text: str) -> float:
+    """UI-thread seconds to show ``text`` streaming in, in two pieces, and lay it out."""
+    turn = Turn(Role.ASSISTANT, status=TurnStatus.STREAMING)
+    widget = shown_widget(qtbot, qloop, turn)
+    qtbot.waitExposed(widget)
+    start = time.perf_counter()
+    for end in (len(text) // 2, len(text)):
+        turn.message = Message(content=[TextBlock(text[:end])])
+        widget.refresh()
+        _laid_out(widget)
+    elapsed = time.perf_counter() - start
+    assert unbreak(widget.body.toPlainText()) == text
+    if text is TOKEN:
+        assert _runs_handed_to_qt(widget) <= RUN_LIMIT
+    return elapsed
+
+
+def test_a_reply_that_is_one_huge_token_shows_about_as_fast_as_words(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop
+) -> None:
+    # Without break opportunities, Qt needs seconds for the token and a fraction of
+    # one for words of the same size; compared with each other, load on the machine
+    # affects both alike.
+    for show in (_show_final, _show_streaming):
+        words = show(qtbot, qloop, WORDS)
+        token = show(qtbot, qloop, TOKEN)
+        assert token < 3 * words + 0.05, (show.__name__, token, words)
+
+
+def test_a_huge_token_copies_exactly(qtbot: Any, qloop: asyncio.AbstractEventLoop) -> None:
+    code = TOKEN[:40_000].upper()
+    text = f"{TOKEN[:100_000]}\n\n```\n{code}\n```\n"
+    widget = shown_widget(qtbot, qloop, reply(text))
+    eventually(qloop, lambda: not widget.rendering)
+    assert _runs_handed_to_qt(widget) <= RUN_LIMIT + 8
+    # The Copy button and the code block's Copy link give the original text.
+    widget._copy.click()
+    assert QGuiApplication.clipboard().text() == text
+    widget.body.link_clicked.emit(QUrl("iris-copy:0"))
+    assert QGuiApplication.clipboard().text() == code
+    # So does selecting all of a view and copying it.
+    part = widget.body.parts[0]
+    part.selectAll()
+    part.copy()
+    copied = QGuiApplication.clipboard().text()
+    assert "\u200b" not in copied
+    assert copied.strip() == TOKEN[:100_000]  # Qt ends a paragraph with a space

@@ -7,19 +7,27 @@ metadata). Importing it gives back an identical conversation. A bare request
 body is accepted too.
 
 Exports hold content only: no settings, headers or keys. Imports are checked
-completely before anything is written, and written in one transaction.
+completely before anything is written, and written in one transaction. An
+import file is read only up to :data:`MAX_IMPORT_BYTES` and holds at most
+:data:`MAX_IMPORT_MESSAGES` messages; it must be UTF-8 JSON nested at most
+:data:`MAX_DEPTH` levels, with valid Unicode text (no lone surrogates), finite
+times, and image blocks whose data really is an image of the declared type.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
+import math
+import re
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
-from desktop_app.core.errors import HistoryFormatError
+from desktop_app.core.errors import HistoryFormatError, NotAnImageError
 from desktop_app.core.history.store import HistoryStore
 from desktop_app.core.wire.blocks import Role, blocks_from_dicts, blocks_to_dicts
 from desktop_app.core.wire.message import Message
@@ -27,6 +35,15 @@ from desktop_app.core.wire.message import Message
 FORMAT_NAME = "iris-conversation"
 FORMAT_VERSION = 1
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+MAX_IMPORT_BYTES = 40 * 1024 * 1024
+"""Larger import files are refused unread. The service takes requests of up to 32 MB,
+so no conversation it could have answered comes near this."""
+MAX_IMPORT_MESSAGES = 10_000
+MAX_DEPTH = 100
+"""Objects and arrays nested deeper than this are refused (exports nest about 6 deep)."""
+# Times are seconds since 1970; anything past the year 9999 is not a time.
+_LATEST_TIME = 253_402_300_799.0
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _MESSAGE_FIELDS = ("id", "stop_reason", "stop_sequence", "stop_details", "usage")
 
 
@@ -124,7 +141,81 @@ def export_markdown(store: HistoryStore, conversation_id: int) -> str:
 
 
 def _fail(path: str, problem: str) -> HistoryFormatError:
+    if len(path) > 120:  # deep inside nested data: the start says where
+        path = path[:100] + "…"
     return HistoryFormatError(f"{path}: {problem}")
+
+
+def read_import_file(path: Path) -> Any:
+    """Read and decode an import file, refusing it when it is too large or not JSON.
+
+    At most :data:`MAX_IMPORT_BYTES` + 1 bytes are read, so a device that never
+    ends (``/dev/zero``) or a file that keeps growing is refused too.
+
+    Raises:
+        OSError: The file cannot be read.
+        HistoryFormatError: Too large, not UTF-8, not JSON, or nested too deeply.
+    """
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_IMPORT_BYTES + 1)
+    return decode_import(raw)
+
+
+def decode_import(raw: bytes) -> Any:
+    """Decode the bytes of an import file as JSON, within the import bounds.
+
+    Raises:
+        HistoryFormatError: Too large, not UTF-8, not JSON (NaN and Infinity are not
+            JSON), or nested too deeply.
+    """
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise HistoryFormatError(
+            f"the file is larger than {MAX_IMPORT_BYTES // 1_048_576} MB, the most Iris imports"
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise HistoryFormatError("the file is not UTF-8 text") from None
+    del raw  # a large file is not kept three times over while it is parsed
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except HistoryFormatError:
+        raise
+    except RecursionError:
+        raise HistoryFormatError("the file is nested too deeply to be a conversation") from None
+    except json.JSONDecodeError as exc:
+        raise HistoryFormatError(
+            f"the file is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise HistoryFormatError(f"the file is not valid JSON: {name} is not a number JSON allows")
+
+
+def _check_tree(data: Any) -> None:
+    """Refuse nesting past :data:`MAX_DEPTH`, lone surrogates and non-finite numbers."""
+    pending: list[tuple[Any, str, int]] = [(data, "$", 1)]
+    while pending:
+        value, path, depth = pending.pop()
+        if isinstance(value, str):
+            if not value.isascii() and _LONE_SURROGATE.search(value):
+                raise _fail(path, "holds a lone surrogate, which is not valid Unicode text")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise _fail(path, "must be a finite number")
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise _fail(path, f"nested deeper than {MAX_DEPTH} levels")
+            if isinstance(value, list):
+                pending.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
+                continue
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise _fail(path, "object keys must be strings")
+                if not key.isascii() and _LONE_SURROGATE.search(key):
+                    raise _fail(path, "a key holds a lone surrogate, which is not valid Unicode")
+                pending.append((item, f"{path}.{key}", depth + 1))
 
 
 def _check_block(block: Any, path: str) -> dict[str, Any]:
@@ -147,15 +238,28 @@ def _check_block(block: Any, path: str) -> dict[str, Any]:
             if not isinstance(data, str) or not data:
                 raise _fail(f"{path}.source.data", "missing image data")
             try:
-                base64.b64decode(data, validate=True)
+                decoded = base64.b64decode(data, validate=True)
             except (binascii.Error, ValueError):
                 raise _fail(f"{path}.source.data", "not valid base64") from None
+            _check_image(decoded, media, f"{path}.source.data")
         elif source.get("type") == "url":
             if not isinstance(source.get("url"), str):
                 raise _fail(f"{path}.source.url", "missing or not a string")
         else:
             raise _fail(f"{path}.source.type", "must be 'base64' or 'url'")
     return dict(block)
+
+
+def _check_image(data: bytes, media_type: str, path: str) -> None:
+    # Pillow loads only for files that hold images.
+    from desktop_app.core.images import identify_image
+
+    try:
+        found, _width, _height = identify_image(data)
+    except NotAnImageError:
+        raise _fail(path, f"not a readable {media_type} image") from None
+    if found != media_type:
+        raise _fail(path, f"declared {media_type}, but the data is {found}")
 
 
 def _check_content(content: Any, path: str) -> list[dict[str, Any]]:
@@ -188,12 +292,15 @@ def _opt_str(facts: Mapping[str, Any], key: str, path: str) -> str | None:
     return value
 
 
-def _number(value: Any, path: str, default: float) -> float:
+def _time(value: Any, path: str, default: float) -> float:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _fail(path, "must be a number")
-    return float(value)
+    seconds = float(value)
+    if not 0.0 <= seconds <= _LATEST_TIME:  # also false for NaN
+        raise _fail(path, "must be a time in seconds since 1970, up to the year 9999")
+    return seconds
 
 
 def parse_conversation(data: Any) -> tuple[str, str, str, list[Turn], float | None]:
@@ -210,6 +317,7 @@ def parse_conversation(data: Any) -> tuple[str, str, str, list[Turn], float | No
     """
     if not isinstance(data, dict):
         raise _fail("$", "expected a JSON object")
+    _check_tree(data)
     ours = "format" in data
     if ours and (data.get("format") != FORMAT_NAME or data.get("version") != FORMAT_VERSION):
         raise _fail(
@@ -227,6 +335,11 @@ def parse_conversation(data: Any) -> tuple[str, str, str, list[Turn], float | No
     messages = data.get("messages")
     if not isinstance(messages, list) or not messages:
         raise _fail("$.messages", "expected a non-empty list of messages")
+    if len(messages) > MAX_IMPORT_MESSAGES:
+        raise _fail(
+            "$.messages",
+            f"{len(messages):,} messages; Iris imports up to {MAX_IMPORT_MESSAGES:,}",
+        )
     side = data.get("iris", {}) if ours else {}
     if not isinstance(side, dict):
         raise _fail("$.iris", "must be an object")
@@ -234,7 +347,7 @@ def parse_conversation(data: Any) -> tuple[str, str, str, list[Turn], float | No
     if not isinstance(facts_list, list) or len(facts_list) != len(messages):
         raise _fail("$.iris.turns", "must be a list with one entry per message")
     created = side.get("created")
-    created_at = None if created is None else _number(created, "$.iris.created", 0.0)
+    created_at = None if created is None else _time(created, "$.iris.created", 0.0)
     now = time.time()
     turns = []
     for i, (entry, facts) in enumerate(zip(messages, facts_list, strict=True)):
@@ -257,7 +370,7 @@ def parse_conversation(data: Any) -> tuple[str, str, str, list[Turn], float | No
             raise _fail(f"{fpath}.notes", "must be a list of strings")
         error = _opt_str(facts, "error", fpath)
         turn_model = _opt_str(facts, "model", fpath) or ""
-        turn_created = _number(facts.get("created"), f"{fpath}.created", now + i * 1e-3)
+        turn_created = _time(facts.get("created"), f"{fpath}.created", now + i * 1e-3)
         if role == "user":
             turn = Turn(
                 Role.USER,

@@ -30,6 +30,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from desktop_app.core.render.breaks import break_long_runs
+
 if TYPE_CHECKING:
     # Both libraries load on first use: importing this module stays cheap at start-up.
     from markdown_it import MarkdownIt
@@ -436,7 +438,8 @@ def escape_plain(text: str) -> str:
     Used while a reply streams, before the final Markdown render. Markup
     characters are escaped, and a ``white-space: pre-wrap`` span, which
     ``QTextDocument`` honours, keeps line breaks, runs of spaces and tabs exactly
-    while long lines still wrap.
+    while long lines still wrap. Very long unbroken runs get invisible break
+    opportunities (see :mod:`desktop_app.core.render.breaks`).
 
     Args:
         text: Raw text as it arrives, possibly ending mid-line.
@@ -446,5 +449,6 @@ def escape_plain(text: str) -> str:
     """
     if not text:
         return ""
-    escaped = _escape(text.replace("\r\n", "\n").replace("\r", "\n"))
+    shown, _carry = break_long_runs(text.replace("\r\n", "\n").replace("\r", "\n"))
+    escaped = _escape(shown)
     return f'<span style="white-space: pre-wrap;">{escaped}</span>'

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from PySide6 import QtGui
 from PySide6.QtCore import (
     QAbstractListModel,
     QByteArray,
@@ -27,6 +28,7 @@ from shiboken6 import Shiboken
 
 from desktop_app.core.catalog import MANY_IMAGES_THRESHOLD, ImageLimits, ModelInfo
 from desktop_app.core.errors import ImageError
+from desktop_app.core.render.markdown import escape_plain
 
 if TYPE_CHECKING:
     from desktop_app.core.images import PreparedImage
@@ -146,6 +148,15 @@ def describe(attachment: Attachment) -> list[str]:
     return lines
 
 
+def plain_tooltip(text: str) -> str:
+    """``text`` as a tooltip that shows exactly as written.
+
+    Qt shows a tooltip whose first line looks like HTML as rich text, and loads the
+    ``<img>`` sources in it; a file name can look like anything. Such text is escaped.
+    """
+    return escape_plain(text) if QtGui.Qt.mightBeRichText(text) else text
+
+
 # -- work done off the UI thread ---------------------------------------------------------------
 
 
@@ -157,7 +168,8 @@ def make_thumbnail(data: bytes, size: int = THUMBNAIL_SIZE) -> bytes | None:
     from PIL import Image
 
     try:
-        with Image.open(io.BytesIO(data)) as opened:
+        # Prepared images only ever hold the formats the service takes.
+        with Image.open(io.BytesIO(data), formats=("JPEG", "PNG", "GIF", "WEBP")) as opened:
             im: Image.Image = opened
             if im.mode in ("1", "P", "PA"):
                 # Palette images resize with nearest-neighbour only; that looks broken.
@@ -270,7 +282,7 @@ class AttachmentModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return att.thumbnail
         if role == Qt.ItemDataRole.ToolTipRole:
-            return "\n".join(describe(att))
+            return plain_tooltip("\n".join(describe(att)))
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{att.name}, {att.status.value}"
         if role == Qt.ItemDataRole.AccessibleDescriptionRole:

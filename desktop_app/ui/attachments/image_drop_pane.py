@@ -298,6 +298,7 @@ class ImageDropPane(QWidget):
             QKeySequence.SequenceFormat.NativeText
         )
         self._hint = QLabel(f"Drop, paste ({paste_keys}) or attach images", self)
+        self._hint.setTextFormat(Qt.TextFormat.PlainText)
         self._hint.setObjectName("attachmentHint")
         self._hint.setAccessibleName("No images attached")
         self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -314,6 +315,7 @@ class ImageDropPane(QWidget):
         self._list.setUniformItemSizes(True)
 
         self._summary = QLabel(self)
+        self._summary.setTextFormat(Qt.TextFormat.PlainText)
         self._summary.setObjectName("attachmentSummary")
         self._summary.setAccessibleName("Attachment summary")
 

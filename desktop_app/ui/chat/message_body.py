@@ -6,12 +6,36 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QSizeF, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QMimeData, QSizeF, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QTextEdit, QVBoxLayout, QWidget
 
+from desktop_app.core.render.breaks import break_long_runs, unbreak
 from desktop_app.core.render.markdown import COPY_SCHEME
 from desktop_app.ui.throttle import next_turn_timer
+
+# What a mail link may ask the mail program to fill in. Anything else (attach=,
+# attachment=, cc=, bcc= ...) is dropped: a message must not attach local files
+# or add hidden recipients to a mail the user sends.
+_MAILTO_FIELDS = ("subject", "body")
+
+
+def safe_mailto(url: QUrl) -> QUrl:
+    """``url`` with only its address and its first subject and body kept."""
+    encoded = QUrl.ComponentFormattingOption.FullyEncoded
+    kept: dict[str, str] = {}
+    for item in url.query(encoded).split("&"):
+        key, _sep, value = item.partition("=")
+        name = key.lower()
+        if name in _MAILTO_FIELDS and name not in kept:
+            kept[name] = value
+    query = "&".join(f"{name}={kept[name]}" for name in _MAILTO_FIELDS if name in kept)
+    safe = QUrl()
+    safe.setScheme("mailto")
+    safe.setPath(url.path(encoded), QUrl.ParsingMode.StrictMode)
+    if query:
+        safe.setQuery(query, QUrl.ParsingMode.StrictMode)
+    return safe
 
 
 def follow_link(url: QUrl, code_blocks: Sequence[str]) -> None:
@@ -24,8 +48,10 @@ def follow_link(url: QUrl, code_blocks: Sequence[str]) -> None:
             return
         if 0 <= index < len(code_blocks):
             QGuiApplication.clipboard().setText(code_blocks[index])
-    elif scheme in ("http", "https", "mailto"):
+    elif scheme in ("http", "https"):
         QDesktopServices.openUrl(url)
+    elif scheme == "mailto":
+        QDesktopServices.openUrl(safe_mailto(url))
 
 
 class AutoHeightBrowser(QTextBrowser):
@@ -66,6 +92,15 @@ class AutoHeightBrowser(QTextBrowser):
         if width > 0 and width != self.lineWrapColumnOrWidth():
             self.setLineWrapColumnOrWidth(width)
             self._fit()
+
+    def createMimeDataFromSelection(self) -> QMimeData:
+        """Copy a selection without the break opportunities added for display."""
+        mime = super().createMimeDataFromSelection()
+        if mime.hasHtml():
+            mime.setHtml(unbreak(mime.html()))
+        if mime.hasText():
+            mime.setText(unbreak(mime.text()))
+        return mime
 
     def loadResource(self, type: int, name: QUrl | str) -> Any:
         """Refuse every external resource: nothing is fetched for a message."""
@@ -124,6 +159,7 @@ class MessageBody(QWidget):
         self._pending: tuple[str, ...] = ()  # HTML of the parts still to fill, in order
         self._incoming: list[AutoHeightBrowser] | None = None  # filled, shown all at once
         self._plain = False  # the parts show streamed plain text
+        self._run = 0  # length of the unbroken run the streamed text ends with
         self._timer: QTimer | None = None  # made when a message first needs several parts
         self.link_clicked.connect(self._follow_link)
         self._add_part()
@@ -147,15 +183,18 @@ class MessageBody(QWidget):
         """Show ``text`` as it streams in, in one view."""
         self._stop_filling()
         self._keep_parts(1)
-        self._parts[0].setPlainText(text)
+        shown, self._run = break_long_runs(text)
+        self._parts[0].setPlainText(shown)
         self._plain = True
         self._name_parts()
 
     def append_plain_text(self, text: str) -> None:
         """Add ``text`` at the end of the streamed text."""
+        # A run that continues across pieces is broken where it passes the limit.
+        shown, self._run = break_long_runs(text, carry=self._run)
         cursor = self._parts[-1].textCursor()
         cursor.movePosition(cursor.MoveOperation.End)
-        cursor.insertText(text)
+        cursor.insertText(shown)
 
     def set_html(self, parts: Sequence[str], code_blocks: tuple[str, ...]) -> None:
         """Show rendered ``parts``: the first in this turn, the others in the next turns.

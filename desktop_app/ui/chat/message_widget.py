@@ -93,7 +93,10 @@ class MessageWidget(QFrame):
         self._who.setTextFormat(Qt.TextFormat.RichText)
         header.addWidget(self._who)
         header.addStretch(1)
+        # Every label that shows text from outside (the service, an imported file)
+        # is plain text: Qt would otherwise read markup in it, and load <img> sources.
         self._usage = QLabel()
+        self._usage.setTextFormat(Qt.TextFormat.PlainText)
         self._usage.setObjectName("usageLabel")
         self._usage.setAccessibleName("Token usage")
         self._usage.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -164,6 +167,7 @@ class MessageWidget(QFrame):
         layout.addWidget(self.body)
 
         self._notes = QLabel()
+        self._notes.setTextFormat(Qt.TextFormat.PlainText)
         self._notes.setObjectName("imageNotes")
         self._notes.setWordWrap(True)
         self._notes.hide()
@@ -171,6 +175,7 @@ class MessageWidget(QFrame):
 
         notice_row = QHBoxLayout()
         self.notice = QLabel()
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)  # the service's error text
         self.notice.setObjectName("turnNotice")
         self.notice.setWordWrap(True)
         self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -223,6 +228,7 @@ class MessageWidget(QFrame):
         older.setAccessibleName("Previous version")
         older.clicked.connect(lambda: self.version_requested.emit(self.turn, -1))
         label = QLabel()
+        label.setTextFormat(Qt.TextFormat.PlainText)
         label.setObjectName("versionLabel")
         newer = QToolButton()
         newer.setObjectName("newerVersionButton")

@@ -68,6 +68,8 @@ class Sidebar(QWidget):
         self.delete_button.setObjectName("deleteConversationButton")
         self.delete_button.setAccessibleName("Delete the selected conversation")
         self.undo_label = QLabel()
+        # Shows a title, which may come from an imported file: never markup.
+        self.undo_label.setTextFormat(Qt.TextFormat.PlainText)
         self.undo_label.setObjectName("undoDeleteLabel")
         self.undo_label.setWordWrap(True)
         self.undo_button = QPushButton("Undo")

@@ -171,6 +171,7 @@ def _label(text: str, buddy: QWidget, parent: QWidget) -> QLabel:
 
 def _info_label(object_name: str, accessible_name: str, parent: QWidget) -> QLabel:
     label = QLabel(parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)  # may show names from the service
     label.setObjectName(object_name)
     label.setAccessibleName(accessible_name)
     label.setWordWrap(True)

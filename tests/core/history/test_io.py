@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,15 @@ import pytest
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.errors import HistoryFormatError
-from desktop_app.core.history.io import export_json, export_markdown, import_json
+from desktop_app.core.history.io import (
+    MAX_IMPORT_BYTES,
+    MAX_IMPORT_MESSAGES,
+    decode_import,
+    export_json,
+    export_markdown,
+    import_json,
+    read_import_file,
+)
 from desktop_app.core.history.store import HistoryStore
 from desktop_app.core.wire.blocks import Role, TextBlock, ThinkingBlock, block_from_dict
 from desktop_app.core.wire.message import Message, Usage
@@ -257,3 +267,155 @@ def test_a_bad_last_message_writes_nothing(store: HistoryStore) -> None:
         import_json(store, {"messages": messages})
     assert store.list_conversations() == []
     assert store.search("m49") == []
+
+
+# -- bounds on what an import may hold ----------------------------------------------------
+
+
+def _image_message(media_type: str, data: bytes) -> dict[str, Any]:
+    source = {"type": "base64", "media_type": media_type, "data": base64.b64encode(data).decode()}
+    return {"role": "user", "content": [{"type": "image", "source": source}]}
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _ours(**facts: Any) -> dict[str, Any]:
+    return {
+        "format": "iris-conversation",
+        "version": 1,
+        "messages": [{"role": "user", "content": "hello"}],
+        "iris": {"turns": [facts]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("data", "where", "problem"),
+    [
+        (
+            {
+                "messages": [
+                    {
+                        "role": "assistant",
+                        "content": [
+                            {"type": "tool_use", "id": "t", "name": "f", "input": _nested(500)}
+                        ],
+                    }
+                ]
+            },
+            "$.messages[0].content[0].input",
+            "nested deeper than",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "caf\ud800e"}]},
+            "$.messages[0].content",
+            "lone surrogate",
+        ),
+        ({"title": "\udfff", "messages": [{"role": "user", "content": "x"}]}, "$.title", "lone"),
+        (_ours(notes=["ok", "bad \ud83d"]), "$.iris.turns[0].notes[1]", "lone surrogate"),
+        (_ours(created=math.nan), "$.iris.turns[0].created", "finite"),
+        (_ours(created=math.inf), "$.iris.turns[0].created", "finite"),
+        (_ours(created=1e300), "$.iris.turns[0].created", "year 9999"),
+        (_ours(created=-5), "$.iris.turns[0].created", "seconds since 1970"),
+        (
+            {**_ours(), "iris": {"created": 1e20, "turns": [{}]}},
+            "$.iris.created",
+            "year 9999",
+        ),
+        (
+            {"messages": [_image_message("image/png", b"hello, not a picture")]},
+            "$.messages[0].content[0].source.data",
+            "not a readable image/png image",
+        ),
+        (
+            {"messages": [_image_message("image/png", base64.b64decode(PNG)[:30])]},
+            "$.messages[0].content[0].source.data",
+            "not a readable image/png image",
+        ),
+        (
+            {"messages": [_image_message("image/gif", base64.b64decode(PNG))]},
+            "$.messages[0].content[0].source.data",
+            "declared image/gif, but the data is image/png",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "x"}] * (MAX_IMPORT_MESSAGES + 1)},
+            "$.messages",
+            "Iris imports up to 10,000",
+        ),
+    ],
+    ids=[
+        "deep",
+        "surrogate-text",
+        "surrogate-title",
+        "surrogate-note",
+        "nan",
+        "infinity",
+        "far-future",
+        "before-1970",
+        "conversation-time",
+        "not-an-image",
+        "cut-image",
+        "wrong-type",
+        "too-many",
+    ],
+)
+def test_hostile_content_is_refused_in_one_line_and_writes_nothing(
+    store: HistoryStore, data: Any, where: str, problem: str
+) -> None:
+    sample(store)
+    before = [(c.id, c.message_count) for c in store.list_conversations(include_deleted=True)]
+    with pytest.raises(HistoryFormatError) as caught:
+        import_json(store, data)
+    message = str(caught.value)
+    assert message.startswith(where)
+    assert len(message) < 200
+    assert problem in message
+    assert "\n" not in message
+    assert [
+        (c.id, c.message_count) for c in store.list_conversations(include_deleted=True)
+    ] == before
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"messages": ' + b"[" * 5_000 + b"]" * 5_000 + b"}", "nested too deeply"),
+        (b'{"iris": {"created": NaN}}', "NaN is not a number JSON allows"),
+        (b'{"iris": {"created": -Infinity}}', "-Infinity is not a number JSON allows"),
+        (b'{"title": "\xff\xfe"}', "not UTF-8"),
+        (b'{"title": ', "not valid JSON"),
+    ],
+    ids=["deep", "deep-inside", "nan", "infinity", "not-utf8", "cut"],
+)
+def test_undecodable_files_are_refused_in_one_line(raw: bytes, problem: str) -> None:
+    with pytest.raises(HistoryFormatError) as caught:
+        decode_import(raw)
+    assert problem in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_file_past_the_size_cap_is_refused_unread(tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    with big.open("wb") as handle:
+        handle.truncate(MAX_IMPORT_BYTES + 1)
+    with pytest.raises(HistoryFormatError, match="larger than 40 MB"):
+        read_import_file(big)
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_device_is_read_only_up_to_the_cap() -> None:
+    with pytest.raises(HistoryFormatError, match="larger than 40 MB"):
+        read_import_file(Path("/dev/zero"))
+
+
+def test_an_export_reads_back_through_the_file_path(store: HistoryStore, tmp_path: Path) -> None:
+    conversation = sample(store)
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps(export_json(store, conversation)), encoding="utf-8-sig")
+    again = import_json(store, read_import_file(path))
+    assert export_json(store, again)["messages"] == export_json(store, conversation)["messages"]
