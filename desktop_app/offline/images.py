@@ -142,7 +142,8 @@ def _pillow_size(data: bytes) -> tuple[int, int] | None:
     try:
         with (
             warnings.catch_warnings(action="ignore", category=Image.DecompressionBombWarning),
-            Image.open(io.BytesIO(data)) as image,
+            # Only the formats the API accepts: PostScript must never start Ghostscript.
+            Image.open(io.BytesIO(data), formats=("PNG", "GIF", "JPEG", "WEBP")) as image,
         ):
             width, height = image.size
     except (

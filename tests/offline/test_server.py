@@ -1254,3 +1254,22 @@ def test_the_default_delay_streams_visibly_but_briskly() -> None:
     elapsed = time.monotonic() - began
     assert elapsed >= len(deltas(events, "text_delta")) * DEFAULT_DELAY * 0.9
     assert elapsed < 2.0
+
+
+def test_postscript_sent_as_an_image_never_starts_a_program(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PIL import EpsImagePlugin
+
+    started: list[object] = []
+
+    def refuse(args: object, *_args: object, **_kwargs: object) -> subprocess.Popen[bytes]:
+        started.append(args)
+        raise FileNotFoundError("starting programs is refused in this test")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    # Pillow asks for Ghostscript only once it believes it is installed.
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", "gs")
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 16 16\n%%EndComments\nshowpage\n"
+    assert images.image_size(eps, "image/png") is None
+    assert started == []
