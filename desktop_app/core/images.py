@@ -295,6 +295,7 @@ def prepare_image(
     limits: ImageLimits,
     *,
     images_in_request: int = 1,
+    name: str | None = None,
 ) -> PreparedImage:
     """Turn a picture into bytes the Messages API accepts for a given model.
 
@@ -305,6 +306,8 @@ def prepare_image(
         limits: The target model's image limits, from the catalog.
         images_in_request: How many images the whole request carries; above 20 every
             side is held to 2000 px.
+        name: What error messages call the picture (a file name); a path names
+            itself, and bytes are "The data" without one.
 
     Returns:
         The prepared image; see :class:`PreparedImage`.
@@ -315,7 +318,7 @@ def prepare_image(
     """
     if images_in_request < 1:
         raise ValueError("images_in_request must be at least 1")
-    label, data = _read_source(source)
+    label, data = _read_source(source, name)
     if not data:
         raise EmptyImageError(f"{label} is empty (0 bytes).")
     container = _container_kind(data)
@@ -328,13 +331,16 @@ def prepare_image(
 # -- reading and sniffing ------------------------------------------------------------------
 
 
-def _read_source(source: bytes | os.PathLike[str] | str) -> tuple[str, bytes]:
+def _read_source(
+    source: bytes | os.PathLike[str] | str, name: str | None = None
+) -> tuple[str, bytes]:
     if isinstance(source, bytes):
+        label = name or "The data"
         if len(source) > MAX_INPUT_BYTES:
-            raise ImageTooLargeError(_too_big_file("The data", len(source)))
-        return "The data", source
+            raise ImageTooLargeError(_too_big_file(label, len(source)))
+        return label, source
     path = Path(os.fspath(source))
-    return path.name or str(path), read_image_file(path)
+    return name or path.name or str(path), read_image_file(path)
 
 
 def read_image_file(path: os.PathLike[str] | str) -> bytes:

@@ -22,18 +22,15 @@ from desktop_app.core import images
 from desktop_app.core.catalog import Catalog, ModelInfo
 from desktop_app.core.images import PreparedImage, prepare_image
 from desktop_app.ui import notify
-from desktop_app.ui.attachments import attachment_model, image_drop_pane
+from desktop_app.ui.attachments import image_drop_pane, preparation
+from desktop_app.ui.attachments.attachment_delegate import error_colour
 from desktop_app.ui.attachments.attachment_model import (
     AttachmentModel,
     AttachmentRole,
     AttachmentStatus,
     format_size,
 )
-from desktop_app.ui.attachments.image_drop_pane import (
-    WEB_IMAGE_MESSAGE,
-    ImageDropPane,
-    error_colour,
-)
+from desktop_app.ui.attachments.image_drop_pane import WEB_IMAGE_MESSAGE, ImageDropPane
 from tests.support.qt import arm, wait
 
 
@@ -229,7 +226,7 @@ def test_roles_describe_a_ready_image(
     assert tooltip.splitlines()[:2] == ["photo.jpg", index.data(AttachmentRole.DIMENSIONS)]
     thumbnail = index.data(Qt.ItemDataRole.DecorationRole)
     assert isinstance(thumbnail, QImage)
-    assert max(thumbnail.width(), thumbnail.height()) == attachment_model.THUMBNAIL_SIZE
+    assert max(thumbnail.width(), thumbnail.height()) == preparation.THUMBNAIL_SIZE
     assert model.total_tokens() == result.estimated_tokens
 
 
@@ -653,7 +650,7 @@ def test_preparation_runs_off_the_ui_thread(
 
     monkeypatch.setattr(images, "prepare_image", recorded("prepare", prepare_image))
     monkeypatch.setattr(
-        attachment_model, "make_thumbnail", recorded("thumbnail", attachment_model.make_thumbnail)
+        preparation, "make_thumbnail", recorded("thumbnail", preparation.make_thumbnail)
     )
     pane.add_bytes("photo.jpg", big_jpeg)
     pane.add_bytes("again.jpg", big_jpeg)

@@ -7,7 +7,6 @@ import concurrent.futures
 import dataclasses
 import enum
 import functools
-import io
 import itertools
 import logging
 import os
@@ -27,8 +26,8 @@ from PySide6.QtGui import QImage
 from shiboken6 import Shiboken
 
 from desktop_app.core.catalog import MANY_IMAGES_THRESHOLD, ImageLimits, ModelInfo
-from desktop_app.core.errors import ImageError
 from desktop_app.core.render.markdown import escape_plain
+from desktop_app.ui.attachments import preparation
 
 if TYPE_CHECKING:
     from desktop_app.core.images import PreparedImage
@@ -39,14 +38,12 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 _ROOT = QModelIndex()
 
-THUMBNAIL_SIZE = 96
 """Longest side of the thumbnails made in the worker, in pixels."""
 
 # Decoding a 100 MP photo takes hundreds of MB; a few workers keep memory bounded and
 # leave a core for the UI thread.
 _MAX_WORKERS = max(1, min(4, (os.cpu_count() or 2) - 1))
 # prepare_image() only sees bytes and calls them this; people know the file's name.
-_CORE_LABEL = "The data"
 _TIMES = "\u00d7"
 _SEPARATOR = " \u00b7 "
 
@@ -155,70 +152,6 @@ def plain_tooltip(text: str) -> str:
     ``<img>`` sources in it; a file name can look like anything. Such text is escaped.
     """
     return escape_plain(text) if QtGui.Qt.mightBeRichText(text) else text
-
-
-# -- work done off the UI thread ---------------------------------------------------------------
-
-
-def make_thumbnail(data: bytes, size: int = THUMBNAIL_SIZE) -> bytes | None:
-    """Return a PNG at most ``size`` px on its long side, or None if ``data`` will not decode.
-
-    Meant for prepared images, which are already upright and within the model's limits.
-    """
-    from PIL import Image
-
-    try:
-        # Prepared images only ever hold the formats the service takes.
-        with Image.open(io.BytesIO(data), formats=("JPEG", "PNG", "GIF", "WEBP")) as opened:
-            im: Image.Image = opened
-            if im.mode in ("1", "P", "PA"):
-                # Palette images resize with nearest-neighbour only; that looks broken.
-                im = im.convert("RGBA")
-            # thumbnail() uses JPEG DCT scaling, so a large JPEG is never fully decoded.
-            im.thumbnail((size, size), Image.Resampling.LANCZOS)
-            if im.mode not in ("L", "LA", "RGB", "RGBA"):
-                im = im.convert("RGBA")
-            buffer = io.BytesIO()
-            im.save(buffer, "PNG")
-            return buffer.getvalue()
-    except Exception:  # a preview is a nicety: its failure must not fail a good image
-        _log.debug("no thumbnail", exc_info=True)
-        return None
-
-
-@dataclasses.dataclass(frozen=True)
-class _Outcome:
-    loaded: bytes | None
-    prepared: PreparedImage | None = None
-    thumbnail_png: bytes | None = None
-    error: str | None = None
-
-
-def _for_people(message: str, name: str) -> str:
-    if message.startswith(_CORE_LABEL):
-        return name + message[len(_CORE_LABEL) :]
-    return message
-
-
-def _work(
-    name: str,
-    data: bytes,
-    load: Callable[[], bytes] | None,
-    limits: ImageLimits,
-    images_in_request: int,
-) -> _Outcome:
-    """Read (when deferred), prepare and thumbnail one image; runs in a worker thread."""
-    from desktop_app.core import images
-
-    loaded: bytes | None = None
-    try:
-        if load is not None:
-            loaded = data = load()
-        # Looked up at call time, so tests can wrap it.
-        prepared = images.prepare_image(data, limits, images_in_request=images_in_request)
-    except ImageError as exc:
-        return _Outcome(loaded, error=_for_people(str(exc), name))
-    return _Outcome(loaded, prepared, make_thumbnail(prepared.data))
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
@@ -513,7 +446,12 @@ class AttachmentModel(QAbstractListModel):
         images_in_request: int,
     ) -> None:
         job = functools.partial(
-            _work, att.name, att.data, self._loaders.get(att.id), limits, images_in_request
+            preparation.prepare,
+            att.name,
+            att.data,
+            self._loaders.get(att.id),
+            limits,
+            images_in_request,
         )
         try:
             # The loop is passed in: Qt may run this step from a nested event loop (a
@@ -521,14 +459,14 @@ class AttachmentModel(QAbstractListModel):
             outcome = await asyncio.wrap_future(self._executor.submit(job), loop=loop)
         except Exception as exc:  # a bug in one image must not take the others down
             _log.exception("preparing %s failed: %s", att.name, exc)
-            outcome = _Outcome(
+            outcome = preparation.Outcome(
                 None, error=f"{att.name} could not be prepared because of an unexpected error."
             )
         if not Shiboken.isValid(self) or self._jobs.get(att.id, (None,))[0] != ticket:
             return  # stale: removed, restarted, or the pane is gone
         self._finish(att, outcome)
 
-    def _finish(self, att: Attachment, outcome: _Outcome) -> None:
+    def _finish(self, att: Attachment, outcome: preparation.Outcome) -> None:
         if outcome.loaded is not None:
             att.data = outcome.loaded
             self._loaders.pop(att.id, None)
