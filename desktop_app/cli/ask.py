@@ -46,11 +46,21 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--demo", action="store_true", help="talk to the built-in offline server (no key needed)"
     )
+    parser.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=180.0,
+        metavar="SECONDS",
+        help="give up when the reply brings no new content for this long (default 180)",
+    )
     parser.set_defaults(run=run)
 
 
 def _fail(code: int, text: str) -> int:
-    sys.stderr.write(f"iris: {text}\n")
+    from desktop_app.core.safe_text import terminal_safe
+
+    # Error text may quote the service: never let it drive the terminal.
+    sys.stderr.write(f"iris: {terminal_safe(text)}\n")
     sys.stderr.flush()
     return code
 
@@ -78,6 +88,8 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(EXIT_USAGE, "--temperature must be between 0 and 1")
     if args.max_tokens < 1:
         return _fail(EXIT_USAGE, "--max-tokens must be a positive number")
+    if not 0.0 < args.stall_timeout < float("inf"):
+        return _fail(EXIT_USAGE, "--stall-timeout must be a positive number of seconds")
     try:
         prompt = _read_prompt(args.prompt).strip()
     except (OSError, UnicodeDecodeError) as exc:
@@ -148,7 +160,9 @@ def _ask(
     out = sys.stdout
 
     async def main() -> Message:
-        async with MessagesClient(api_key, base_url=base_url) as client:
+        async with MessagesClient(
+            api_key, base_url=base_url, stall_timeout=args.stall_timeout
+        ) as client:
 
             def on_retry(notice: Any) -> None:
                 sys.stderr.write(
@@ -200,8 +214,12 @@ def _note_stop_reason(message: Message) -> None:
     if message.stop_reason == "max_tokens":
         sys.stderr.write("iris: the reply stopped at the --max-tokens limit\n")
     elif message.stop_reason == "refusal":
+        from desktop_app.core.safe_text import terminal_safe
+
         details = message.stop_details or {}
-        explanation = details.get("explanation") or "the model declined to answer"
-        sys.stderr.write(f"iris: refused: {explanation}\n")
+        explanation = details.get("explanation")
+        if not isinstance(explanation, str) or not terminal_safe(explanation).strip():
+            explanation = "the model declined to answer"
+        sys.stderr.write(f"iris: refused: {terminal_safe(explanation)}\n")
     elif message.stop_reason == "model_context_window_exceeded":
         sys.stderr.write("iris: the conversation is longer than the model's context window\n")

@@ -59,7 +59,7 @@ class AppContext(QObject):
         self._force_demo = demo
         self._demo_server: OfflineServer | None = None
         self._client: MessagesClient | None = None
-        self._client_config: tuple[str, str, str] | None = None
+        self._client_config: tuple[str, str, str, float] | None = None
         self._retired: list[MessagesClient] = []
         self.settings.changed.connect(self._on_setting_changed)
         self.api_key.changed.connect(self._on_key_changed)
@@ -141,12 +141,17 @@ class AppContext(QObject):
 
             if self._demo_server is None:
                 self._demo_server = OfflineServer().start()
-            config = (DEMO_API_KEY, self._demo_server.base_url, settings.api_version)
+            config = (
+                DEMO_API_KEY,
+                self._demo_server.base_url,
+                settings.api_version,
+                settings.stall_timeout,
+            )
         else:
             key = self.api_key.key()
             if key is None:
                 raise ConfigurationError("No API key is set. Add one in Settings or use the demo.")
-            config = (key, settings.base_url, settings.api_version)
+            config = (key, settings.base_url, settings.api_version, settings.stall_timeout)
         if self._client is None or self._client_config != config:
             if self._client is not None:
                 self._retired.append(self._client)
@@ -154,6 +159,7 @@ class AppContext(QObject):
                 config[0],
                 base_url=config[1] or None,
                 api_version=config[2],
+                stall_timeout=config[3],
                 limiter=self.limiter,
             )
             self._client_config = config
