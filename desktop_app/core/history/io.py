@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
-from desktop_app.core.errors import HistoryFormatError
+from desktop_app.core.errors import HistoryFormatError, ProtocolError
 from desktop_app.core.history.store import HistoryStore
 from desktop_app.core.wire.message import Message
 
@@ -275,7 +275,10 @@ def parse_conversation(data: Any) -> tuple[str, str, str, list[Turn], float | No
             whole.update(extra)
             whole.update(role="assistant", content=content)
             whole["model"] = reply_model if reply_model is not None else turn_model or model
-            message = Message.from_dict(whole)
+            try:
+                message = Message.from_dict(whole)
+            except ProtocolError as exc:  # a field or block of the wrong type
+                raise _fail(path, str(exc)) from None
             turn = Turn(
                 "assistant",
                 message=message,

@@ -220,7 +220,7 @@ def checked_json(value: Any, what: str) -> Any:
         ProtocolError: It nests deeper than :data:`MAX_JSON_DEPTH`.
     """
     if too_deep(value):
-        raise ProtocolError(f"the service sent {what} nested too deeply")
+        raise ProtocolError(f"the data in {what} is nested too deeply")
     return value
 
 
@@ -260,7 +260,7 @@ def replace_lone_surrogates(value: Any) -> Any:
 def _text(data: Mapping[str, Any], key: str, kind: str) -> str:
     value = data.get(key, "")
     if type(value) is not str:
-        raise ProtocolError(f"the service sent a {kind} block whose {key} is not text")
+        raise ProtocolError(f"a {kind} block's {key} is not a string")
     return value
 
 
@@ -271,15 +271,17 @@ def block_from_dict(data: Mapping[str, Any]) -> ContentBlock:
         ProtocolError: ``data`` is not an object, or a known field has the wrong type.
     """
     if not isinstance(data, Mapping):
-        raise ProtocolError("the service sent a content block that is not an object")
+        raise ProtocolError("a content block is not an object")
     kind = data.get("type")
     if kind == "text":
         citations = data.get("citations")
         if citations is not None and not (
             isinstance(citations, list) and all(isinstance(c, dict) for c in citations)
         ):
-            raise ProtocolError("the service sent text citations that are not a list of objects")
-        return TextBlock(_text(data, "text", "text"), checked_json(citations, "citations") or None)
+            raise ProtocolError("a text block's citations are not a list of objects")
+        return TextBlock(
+            _text(data, "text", "text"), checked_json(citations, "the citations") or None
+        )
     if kind == "thinking":
         return ThinkingBlock(
             _text(data, "thinking", "thinking"), _text(data, "signature", "thinking")
@@ -296,5 +298,5 @@ def block_from_dict(data: Mapping[str, Any]) -> ContentBlock:
             extra=checked_json(extra, "a tool use block"),
         )
     if not isinstance(kind, str):
-        raise ProtocolError("the service sent a content block without a type")
+        raise ProtocolError("a content block has no type")
     return OtherBlock(checked_json(dict(data), "a content block"))

@@ -299,14 +299,21 @@ def _typed(name: str, raw: Any) -> StreamEvent:
         block = raw.get("content_block")
         if type(block) is not dict:
             raise _malformed(kind, "its content_block is not an object")
-        return ContentBlockStartEvent(_index(raw, kind), block_from_dict(block))
+        index = _index(raw, kind)
+        try:
+            return ContentBlockStartEvent(index, block_from_dict(block))
+        except ProtocolError as exc:
+            raise _malformed(kind, str(exc)) from exc
     if kind == "content_block_stop":
         return ContentBlockStopEvent(_index(raw, kind))
     if kind == "message_start":
         message = raw.get("message")
         if type(message) is not dict:
             raise _malformed(kind, "its message is not an object")
-        return MessageStartEvent(Message.from_dict(message))
+        try:
+            return MessageStartEvent(Message.from_dict(message))
+        except ProtocolError as exc:
+            raise _malformed(kind, str(exc)) from exc
     if kind == "message_delta":
         return _message_delta(raw)
     if kind == "message_stop":

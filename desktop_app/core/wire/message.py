@@ -50,13 +50,13 @@ class Usage:
         if not data:
             return
         if not isinstance(data, Mapping):
-            raise ProtocolError("the service sent usage figures that are not an object")
+            raise ProtocolError("the usage figures are not an object")
         for key, value in data.items():
             if key in _USAGE_COUNTS:
                 if type(value) is int and value >= 0:
                     setattr(self, key, value)
             elif value is not None:
-                self.extra[key] = checked_json(value, "usage figures")
+                self.extra[key] = checked_json(value, "a usage figure")
 
     @property
     def total_input_tokens(self) -> int:
@@ -82,14 +82,14 @@ def _text(data: Mapping[str, Any], key: str, default: str) -> str:
     if value is None:
         return default
     if type(value) is not str:
-        raise ProtocolError(f"the service sent a message whose {key} is not text")
+        raise ProtocolError(f"the message's {key} is not a string")
     return value
 
 
 def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and type(value) is not str:
-        raise ProtocolError(f"the service sent a message whose {key} is not text")
+        raise ProtocolError(f"the message's {key} is not a string")
     return value
 
 
@@ -115,12 +115,12 @@ class Message:
             ProtocolError: ``data`` is not an object, or a field has the wrong type.
         """
         if not isinstance(data, Mapping):
-            raise ProtocolError("the service sent a message that is not an object")
+            raise ProtocolError("the message is not an object")
         content = data.get("content")
         if content is None:
             content = []
         elif not isinstance(content, list):
-            raise ProtocolError("the service sent message content that is not a list")
+            raise ProtocolError("the message's content is not a list")
         stop_details = data.get("stop_details")
         return cls(
             id=_text(data, "id", ""),
@@ -129,7 +129,7 @@ class Message:
             content=[block_from_dict(b) for b in content],
             stop_reason=_optional_text(data, "stop_reason"),
             stop_sequence=_optional_text(data, "stop_sequence"),
-            stop_details=checked_json(stop_details, "stop details")
+            stop_details=checked_json(stop_details, "the stop details")
             if isinstance(stop_details, dict)
             else None,
             usage=Usage.from_dict(data.get("usage")),
