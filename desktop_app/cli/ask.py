@@ -50,11 +50,21 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--demo", action="store_true", help="talk to the built-in offline server (no key needed)"
     )
+    parser.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=180.0,
+        metavar="SECONDS",
+        help="give up when the reply brings no new content for this long (default 180)",
+    )
     parser.set_defaults(run=run)
 
 
 def _fail(code: int, text: str) -> int:
-    sys.stderr.write(f"iris: {text}\n")
+    from desktop_app.core.safe_text import terminal_safe
+
+    # Error text may quote the service: never let it drive the terminal.
+    sys.stderr.write(f"iris: {terminal_safe(text)}\n")
     sys.stderr.flush()
     return code
 
@@ -82,6 +92,8 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(EXIT_USAGE, "--temperature must be between 0 and 1")
     if args.max_tokens < 1:
         return _fail(EXIT_USAGE, "--max-tokens must be a positive number")
+    if not 0.0 < args.stall_timeout < float("inf"):
+        return _fail(EXIT_USAGE, "--stall-timeout must be a positive number of seconds")
     try:
         prompt = _read_prompt(args.prompt).strip()
     except (OSError, UnicodeDecodeError) as exc:
@@ -141,6 +153,7 @@ def _ask(
     from desktop_app.core.engine import Engine
     from desktop_app.core.errors import APIError, ConfigurationError
     from desktop_app.core.paths import app_paths
+    from desktop_app.core.safe_text import terminal_safe
     from desktop_app.core.settings import Settings
     from desktop_app.core.wire.events import ContentBlockDeltaEvent, TextDelta
 
@@ -151,6 +164,7 @@ def _ask(
         system_prompt=args.system or "",
         temperature=args.temperature,
         prompt_caching=args.cache,
+        stall_timeout=args.stall_timeout,
     )
     engine = Engine(
         app_paths(), settings, demo=args.demo, start_demo=_start_demo, with_history=False
@@ -220,7 +234,8 @@ def _ask(
     if message is not None:
         notice = stop_notice(message)
         if notice is not None:
-            sys.stderr.write(f"iris: {notice.text}\n")
+            # A refusal's explanation is the service's text: never let it drive the terminal.
+            sys.stderr.write(f"iris: {terminal_safe(notice.text)}\n")
     return EXIT_OK
 
 

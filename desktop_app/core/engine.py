@@ -96,7 +96,7 @@ class Engine:
         self._start_demo = start_demo
         self._demo: tuple[DemoServer, str] | None = None
         self._client: MessagesClient | None = None
-        self._client_config: tuple[str, str, str] | None = None
+        self._client_config: tuple[str, str, str, float] | None = None
         self._retired: list[MessagesClient] = []
 
     # -- configuration -------------------------------------------------------------------
@@ -169,12 +169,12 @@ class Engine:
             if self._demo is None:
                 self._demo = self._start_demo()
             server, demo_key = self._demo
-            config = (demo_key, server.base_url, settings.api_version)
+            config = (demo_key, server.base_url, settings.api_version, settings.stall_timeout)
         else:
             key = self._api_key
             if key is None:
                 raise ConfigurationError(NO_KEY)
-            config = (key, settings.base_url, settings.api_version)
+            config = (key, settings.base_url, settings.api_version, settings.stall_timeout)
         if self._client is None or self._client_config != config:
             if self._client is not None:
                 self._retired.append(self._client)
@@ -182,6 +182,7 @@ class Engine:
                 config[0],
                 base_url=config[1] or None,
                 api_version=config[2],
+                stall_timeout=config[3],
                 limiter=self.limiter,
             )
             self._client_config = config

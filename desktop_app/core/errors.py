@@ -42,13 +42,21 @@ raise them re-export them (``images.ImageError`` and so on). A caller that wants
 anything else is a bug, and goes to the log through the excepthook.
 
 No exception's text ever contains the API key: messages are built from the
-service's error text and our own words, and :func:`scrub` removes the key from
-anything that came from elsewhere.
+service's error text and our own words, and every field that came from the
+service (its message, error type, request id, details) goes through
+:func:`server_text` on the way in: :func:`scrub` removes the key, even upper-cased
+or in part, terminal escapes and control characters are stripped, and the length
+is capped.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from desktop_app.core.safe_text import clip, terminal_safe
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -97,15 +105,19 @@ class APIError(IrisError):
         self.details = details or {}
 
     def summary(self) -> str:
-        """One line naming the kind, status and request id, for logs and the CLI."""
+        """One line naming the kind, status and request id, for logs and the CLI.
+
+        The service's fields were cleaned when the error was built; the line is made
+        terminal-safe again in case an error was built by hand from raw text.
+        """
         parts = [self.kind]
         if self.status is not None:
             parts.append(f"HTTP {self.status}")
         if self.error_type:
-            parts.append(self.error_type)
+            parts.append(clip(self.error_type, TYPE_LIMIT))
         if self.request_id:
-            parts.append(f"request-id {self.request_id}")
-        return f"{' · '.join(parts)}: {self.message}"
+            parts.append(f"request-id {clip(self.request_id, REQUEST_ID_LIMIT)}")
+        return terminal_safe(f"{' · '.join(parts)}: {self.message}")
 
 
 class APIStatusError(APIError):
@@ -359,11 +371,107 @@ _PLAIN: dict[type[APIError], str] = {
 }
 
 
+#: Caps on the service's fields, in characters, so a hostile answer cannot flood a
+#: terminal, a log or the window.
+MESSAGE_LIMIT = 1000
+TYPE_LIMIT = 100
+REQUEST_ID_LIMIT = 200
+DETAIL_LIMIT = 300
+DETAILS_MAX_ENTRIES = 20
+# Text is cut to this many characters before it is scrubbed, which bounds the work.
+_RAW_LIMIT = 16_384
+#: An echo of this many characters of the key, anywhere in it, is treated as the key.
+MIN_KEY_ECHO = 8
+_REDACTED = "[redacted]"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def scrub(text: str, secret: str | None) -> str:
-    """Remove ``secret`` from ``text`` so it can be shown or logged."""
-    if secret and len(secret) >= 4:
-        text = text.replace(secret, "[redacted]")
-    return text
+    """Remove ``secret`` from ``text`` so it can be shown or logged.
+
+    Matching ignores case, and any run of :data:`MIN_KEY_ECHO` or more characters
+    of the secret counts (a prefix, a suffix, a piece from the middle), so a server
+    that echoes the key upper-cased or cut short does not get it shown.
+    """
+    if not secret or len(secret) < 4 or not text:
+        return text
+    text = text.replace(secret, _REDACTED)
+    lowered = text.translate(_ASCII_LOWER)  # ASCII only, so positions stay the same
+    key = secret.translate(_ASCII_LOWER)
+    width = min(MIN_KEY_ECHO, len(key))
+    pieces = {key[i : i + width] for i in range(len(key) - width + 1)}
+    if not any(piece in lowered for piece in pieces):
+        return text
+    # Mark every character covered by some window that is a piece of the key; any
+    # longer echo is a chain of overlapping windows.
+    hits: list[tuple[int, int]] = []
+    for start in range(len(lowered) - width + 1):
+        if lowered[start : start + width] in pieces:
+            if hits and start <= hits[-1][1]:
+                hits[-1] = (hits[-1][0], start + width)
+            else:
+                hits.append((start, start + width))
+    out: list[str] = []
+    position = 0
+    for start, end in hits:
+        out.append(text[position:start])
+        out.append(_REDACTED)
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def server_text(value: object, secret: str | None, limit: int = MESSAGE_LIMIT) -> str | None:
+    """Clean one field that came from the service, or None when it is not text.
+
+    Escapes and control characters are stripped first (so a key split by escape
+    codes is whole again when it is scrubbed), then the key is scrubbed, then the
+    text is cut to ``limit`` characters. Empty text gives None.
+    """
+    if not isinstance(value, str):
+        return None
+    text = scrub(terminal_safe(value[:_RAW_LIMIT]).strip(), secret)
+    return clip(text, limit) or None
+
+
+def _clean_details(details: Any, secret: str | None) -> dict[str, Any]:
+    # Keep flat, scalar entries only: the details are read for codes, never shown whole.
+    if not isinstance(details, dict):
+        return {}
+    clean: dict[str, Any] = {}
+    for key, value in details.items():
+        if len(clean) >= DETAILS_MAX_ENTRIES:
+            break
+        name = server_text(key, secret, TYPE_LIMIT)
+        if name is None:
+            continue
+        if isinstance(value, str):
+            clean[name] = server_text(value, secret, DETAIL_LIMIT) or ""
+        elif value is None or isinstance(value, bool | float) or type(value) is int:
+            clean[name] = value
+    return clean
+
+
+_HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?")
+
+
+def _location_host(location: str | None, secret: str | None) -> str | None:
+    """The host a redirect points to, if it is a plain host name or address."""
+    if not location:
+        return None
+    try:
+        host = urlsplit(location.strip()).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    if not _HOST_NAME.fullmatch(host) or scrub(host, secret) != host:
+        return None
+    return host
 
 
 def error_for_status(
@@ -373,29 +481,48 @@ def error_for_status(
     request_id: str | None = None,
     retry_after: float | None = None,
     secret: str | None = None,
+    location: str | None = None,
 ) -> APIError:
     """Build the right exception for an HTTP error response.
+
+    Every field taken from the response is cleaned with :func:`server_text`.
 
     Args:
         status: The HTTP status.
         body: The parsed JSON body, or anything else when it was not JSON.
         request_id: The ``request-id`` header.
         retry_after: Seconds from ``retry-after``, for 429s.
-        secret: The API key, removed from any text that ends up in the message.
+        secret: The API key, removed from any text that ends up in the error.
+        location: The ``location`` header, for redirects.
     """
     error_type: str | None = None
     api_message: str | None = None
     details: dict[str, Any] = {}
+    request_id = server_text(request_id, secret, REQUEST_ID_LIMIT)
     if isinstance(body, dict):
         error = body.get("error")
         if isinstance(error, dict):
-            error_type = error.get("type") if isinstance(error.get("type"), str) else None
-            msg = error.get("message")
-            api_message = scrub(msg, secret) if isinstance(msg, str) else None
-            if isinstance(error.get("details"), dict):
-                details = error["details"]
-        if request_id is None and isinstance(body.get("request_id"), str):
-            request_id = body["request_id"]
+            error_type = server_text(error.get("type"), secret, TYPE_LIMIT)
+            api_message = server_text(error.get("message"), secret)
+            details = _clean_details(error.get("details"), secret)
+        if request_id is None:
+            request_id = server_text(body.get("request_id"), secret, REQUEST_ID_LIMIT)
+    kwargs: dict[str, Any] = {
+        "status": status,
+        "error_type": error_type,
+        "request_id": request_id,
+        "api_message": api_message,
+        "details": details,
+    }
+    if 300 <= status < 400:
+        # Iris never follows a redirect: the key must go only to the configured URL.
+        host = _location_host(location, secret)
+        where = f" to {host}" if host else ""
+        return APIStatusError(
+            f"The service answered with a redirect (HTTP {status}){where}, which Iris "
+            "never follows. Check the base URL.",
+            **kwargs,
+        )
 
     cls: type[APIError]
     if status == 429 and details.get("error_code") == "enforced_spend_limit_reached":
@@ -410,13 +537,6 @@ def error_for_status(
     message = f"{plain}: {api_message}" if api_message else f"{plain} (HTTP {status})."
     if not message.endswith((".", "?", "!")):
         message += "."
-    kwargs: dict[str, Any] = {
-        "status": status,
-        "error_type": error_type,
-        "request_id": request_id,
-        "api_message": api_message,
-        "details": details,
-    }
     if cls is RateLimitError or cls is SpendLimitError:
         rate_cls: type[RateLimitError] = (
             SpendLimitError if cls is SpendLimitError else RateLimitError
@@ -432,14 +552,16 @@ def error_from_event(
     partial: Message | None,
     secret: str | None = None,
 ) -> StreamInterruptedError:
-    """Build the error for an ``error`` event that arrived inside a 200 stream."""
+    """Build the error for an ``error`` event that arrived inside a 200 stream.
+
+    The event's fields and ``request_id`` are cleaned with :func:`server_text`.
+    """
     error_type: str | None = None
     api_message: str | None = None
     if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
         error = payload["error"]
-        error_type = error.get("type") if isinstance(error.get("type"), str) else None
-        if isinstance(error.get("message"), str):
-            api_message = scrub(error["message"], secret)
+        error_type = server_text(error.get("type"), secret, TYPE_LIMIT)
+        api_message = server_text(error.get("message"), secret)
     cause = _PLAIN.get(_TYPE_CLASSES.get(error_type or "", ServerError), "the service failed")
     message = f"The reply was interrupted. {cause}"
     if api_message:
@@ -449,7 +571,7 @@ def error_from_event(
         message,
         status=200,
         error_type=error_type,
-        request_id=request_id,
+        request_id=server_text(request_id, secret, REQUEST_ID_LIMIT),
         api_message=api_message,
         partial=partial,
     )

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import ipaddress
 import json
 import logging
 import math
@@ -46,6 +47,9 @@ SETTINGS_FILE = "settings.json"
 
 _DEFAULT_CUSTOM_RPM: tuple[tuple[str, int], ...] = (("opus", 20), ("sonnet", 50), ("haiku", 100))
 MAX_CUSTOM_RPM = 1_000_000
+#: The range of ``stall_timeout``, in seconds.
+MIN_STALL_TIMEOUT = 10.0
+MAX_STALL_TIMEOUT = 3600.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +71,11 @@ class Settings:
         system_prompt: The system prompt, or "" for none.
         prompt_caching: Whether requests mark cache breakpoints.
         base_url: The API root; "" means ``ANTHROPIC_BASE_URL`` or the public API.
+            Plain ``http://`` is allowed only to this computer (see :func:`base_url_problem`).
         api_version: The ``anthropic-version`` header.
+        stall_timeout: Seconds a reply may go without new content (only keep-alive
+            traffic, or nothing) before it counts as stalled and is ended, keeping
+            what arrived; clamped to ``MIN_STALL_TIMEOUT..MAX_STALL_TIMEOUT``.
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -82,6 +90,7 @@ class Settings:
     prompt_caching: bool = True
     base_url: str = ""
     api_version: str = "2023-06-01"
+    stall_timeout: float = 180.0
 
     @property
     def custom_rpm_map(self) -> dict[str, int]:
@@ -96,7 +105,7 @@ class Settings:
 
         Raises:
             SettingsError: A name is not a setting, a value has the wrong type,
-                or a value cannot be used (a base URL that is not http(s)).
+                or a value cannot be used (a base URL :func:`base_url_problem` refuses).
         """
         coerced: dict[str, Any] = {}
         for name, value in changes.items():
@@ -109,11 +118,12 @@ class Settings:
         """Return a copy with every value brought into its allowed range.
 
         Raises:
-            SettingsError: ``base_url`` is neither "" nor an http(s) URL.
+            SettingsError: ``base_url`` is refused by :func:`base_url_problem`.
         """
         base_url = self.base_url.strip()
-        if not is_valid_base_url(base_url):
-            raise SettingsError("The base URL must start with http:// or https://.")
+        problem = base_url_problem(base_url)
+        if problem is not None:
+            raise SettingsError(problem)
         rpm = dict(_DEFAULT_CUSTOM_RPM)
         rpm.update(
             {family: min(max(1, value), MAX_CUSTOM_RPM) for family, value in self.custom_rpm}
@@ -130,21 +140,59 @@ class Settings:
             stop_sequences=tuple(dict.fromkeys(s for s in self.stop_sequences if s.strip())),
             base_url=base_url,
             api_version=self.api_version.strip() or Settings.api_version,
+            stall_timeout=_stall_timeout(self.stall_timeout),
         )
 
 
-def is_valid_base_url(url: str) -> bool:
-    """True for "" (use the default) or an ``http://`` / ``https://`` URL with a host."""
-    if url == "":
+def _stall_timeout(value: float) -> float:
+    if math.isnan(value):
+        return Settings.stall_timeout
+    return min(max(MIN_STALL_TIMEOUT, value), MAX_STALL_TIMEOUT)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ``::1``: names that never leave this computer."""
+    host = host.lower().removesuffix(".")
+    if host == "localhost":
         return True
-    if any(ch.isspace() for ch in url):
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
         return False
+
+
+def base_url_problem(url: str) -> str | None:
+    """Say why ``url`` cannot be the API root, or return None when it can.
+
+    "" (use the default) is fine, and so is an ``https://`` URL with a host. Plain
+    ``http://`` would send the API key unencrypted, so it is allowed only to this
+    computer (a local gateway, the offline server).
+    """
+    if url == "":
+        return None
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises ValueError for a port out of range
     except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts = None
+    if (
+        parts is None
+        or any(ch.isspace() for ch in url)
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+    ):
+        return "The base URL must be a web address that starts with https://."
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        return (
+            "The base URL must start with https://: plain http:// would send the API key "
+            "unencrypted. It is allowed only for this computer (localhost or 127.0.0.1)."
+        )
+    return None
+
+
+def is_valid_base_url(url: str) -> bool:
+    """True when :func:`base_url_problem` has no objection to ``url``."""
+    return base_url_problem(url) is None
 
 
 def _unit_or_none(value: float | None) -> float | None:
@@ -177,6 +225,12 @@ def _as_bool(value: object) -> bool:
     if not isinstance(value, bool):
         raise _type_error("true or false", value)
     return value
+
+
+def _as_float(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _type_error("a number", value)
+    return float(value)
 
 
 def _as_optional_float(value: object) -> float | None:
@@ -223,6 +277,7 @@ _COERCERS: dict[str, Callable[[object], Any]] = {
     "prompt_caching": _as_bool,
     "base_url": _as_str,
     "api_version": _as_str,
+    "stall_timeout": _as_float,
 }
 assert set(_COERCERS) == {f.name for f in dataclasses.fields(Settings)}
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.support import transcripts as t
 from tests.support.offline import Fault, FaultyServer
 
 KEY = "sk-ant-cli-test-key-9876543210"
@@ -222,3 +223,54 @@ def test_a_refusal_and_a_cut_reply_are_explained_in_one_line() -> None:
     cut = iris("--demo", "--max-tokens", "20", "/long")
     assert cut.returncode == 0
     assert assert_one_clean_line(cut.stderr) == "iris: The reply reached the max tokens limit."
+
+
+def test_plain_http_base_url_elsewhere_is_refused_in_one_line_naming_https() -> None:
+    result = iris(
+        "hello",
+        env={"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": "http://api.example.com"},
+    )
+    assert result.returncode == 2
+    line = assert_one_clean_line(result.stderr)
+    assert "https://" in line
+    assert KEY not in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "nan", "inf", "soon"])
+def test_bad_stall_timeout_exits_2(value: str) -> None:
+    result = iris("--demo", "--stall-timeout", value, "x")
+    assert result.returncode == 2
+    line = assert_one_clean_line(result.stderr)
+    assert "--stall-timeout" in line
+    assert "unrecognized" not in line  # the option exists; its value was refused
+
+
+def test_stall_timeout_option_reaches_the_client(offline_server: FaultyServer) -> None:
+    # Deltas 0.3 s apart outlast a 0.2 s deadline; 5 s lets the same reply through.
+    offline_server.push(Fault.slow(0.3), Fault.slow(0.3))
+    short = iris(
+        "--stall-timeout", "0.2", "--max-tokens", "3", "x", env=with_server(offline_server)
+    )
+    assert short.returncode == 1
+    assert "no new content for 0.2 seconds" in assert_one_clean_line(short.stderr)
+    long = iris("--stall-timeout", "5", "--max-tokens", "3", "x", env=with_server(offline_server))
+    assert long.returncode == 0, long.stderr
+    assert long.stdout.strip()
+
+
+def test_refusal_explanation_is_made_terminal_safe(offline_server: FaultyServer) -> None:
+    explanation = "no\x1b]0;title\x07 thanks\x1b[2J\r\nforged line"
+    stream = (
+        t.message_start()
+        + t.message_delta("refusal", stop_details={"type": "refusal", "explanation": explanation})
+        + t.message_stop()
+    )
+    offline_server.push(Fault.raw(stream))
+    result = iris("x", env=with_server(offline_server))
+    assert result.returncode == 0, result.stderr
+    line = assert_one_clean_line(result.stderr)
+    assert line == (
+        "iris: Claude declined to answer: no thanks forged line. "
+        "This exchange is left out of the rest of the conversation."
+    )

@@ -123,7 +123,7 @@ def test_import_a_bare_request_body(data: Path, tmp_path: Path) -> None:
         ),
         ('{"messages": [{"role": "robot", "content": "x"}]}', "$.messages[0].role"),
         ("[1, 2]", "expected a JSON object"),
-        ("\xff\xfe garbage", "not valid JSON"),
+        ("\xff\xfe garbage", "not UTF-8 text"),
         ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
         (
             '{"messages": [{"role": "user", "content": "x"}], "iris": {"created": NaN}}',

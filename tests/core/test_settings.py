@@ -13,10 +13,13 @@ import pytest
 
 from desktop_app.core.errors import SettingsError
 from desktop_app.core.settings import (
+    MAX_STALL_TIMEOUT,
     MIGRATIONS,
+    MIN_STALL_TIMEOUT,
     SCHEMA_VERSION,
     SETTINGS_FILE,
     Settings,
+    base_url_problem,
     is_valid_base_url,
     load_settings,
     migrate,
@@ -40,6 +43,7 @@ def test_defaults() -> None:
     assert (s.max_tokens, s.temperature, s.top_p) == (4096, None, None)
     assert (s.stop_sequences, s.system_prompt, s.prompt_caching) == ((), "", True)
     assert (s.base_url, s.api_version) == ("", "2023-06-01")
+    assert s.stall_timeout == 180.0
     assert s.validate() == s
 
 
@@ -87,6 +91,9 @@ def test_with_changes_normalises_collections() -> None:
         ("custom_rpm", 20),
         ("custom_rpm", {"opus": "many"}),
         ("model", None),
+        ("stall_timeout", "180"),
+        ("stall_timeout", None),
+        ("stall_timeout", True),
     ],
 )
 def test_with_changes_rejects_wrong_types(name: str, value: object) -> None:
@@ -100,6 +107,15 @@ def test_with_changes_rejects_wrong_types(name: str, value: object) -> None:
         ("", True),
         ("https://api.anthropic.com", True),
         ("http://127.0.0.1:8080/v1", True),
+        ("http://127.4.5.6", True),
+        ("http://localhost:1", True),
+        ("http://[::1]:8080", True),
+        ("https://10.0.0.7:8443", True),
+        ("http://example.com", False),
+        ("http://10.0.0.7:8080", False),
+        ("http://127.0.0.1.example.com", False),
+        ("http://localhost.example.com", False),
+        ("http://[::2]", False),
         ("ftp://example.com", False),
         ("api.anthropic.com", False),
         ("https://", False),
@@ -115,6 +131,53 @@ def test_base_url_validation(url: str, ok: bool) -> None:
     else:
         with pytest.raises(SettingsError):
             Settings().with_changes(base_url=url)
+
+
+def test_plain_http_elsewhere_is_refused_with_a_clear_message() -> None:
+    problem = base_url_problem("http://api.example.com")
+    assert problem is not None
+    assert "https://" in problem
+    assert "unencrypted" in problem
+    assert "localhost" in problem
+    with pytest.raises(SettingsError, match="https://"):
+        Settings().with_changes(base_url="http://api.example.com")
+    other = base_url_problem("ftp://example.com")
+    assert other is not None
+    assert "https://" in other
+    assert base_url_problem("") is None
+
+
+def test_a_stored_plain_http_base_url_falls_back_to_the_default(tmp_path: Path) -> None:
+    _write(tmp_path, {"schema_version": 1, "base_url": "http://gateway.example.com"})
+    report = read_settings(tmp_path)
+    assert report.settings.base_url == ""
+    assert report.rejected == ("base_url",)
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        (180, 180.0),
+        (45.5, 45.5),
+        (0, MIN_STALL_TIMEOUT),
+        (-5, MIN_STALL_TIMEOUT),
+        (10**9, MAX_STALL_TIMEOUT),
+        (float("inf"), MAX_STALL_TIMEOUT),
+        (float("nan"), 180.0),
+    ],
+)
+def test_stall_timeout_is_clamped_into_its_range(value: float, kept: float) -> None:
+    assert Settings().with_changes(stall_timeout=value).stall_timeout == kept
+
+
+def test_stall_timeout_is_saved_and_loaded(tmp_path: Path) -> None:
+    save_settings(tmp_path, Settings().with_changes(stall_timeout=42))
+    assert json.loads((tmp_path / SETTINGS_FILE).read_text())["stall_timeout"] == 42.0
+    assert load_settings(tmp_path).stall_timeout == 42.0
+    _write(tmp_path, {"schema_version": 1, "stall_timeout": "soon", "max_tokens": 7})
+    report = read_settings(tmp_path)
+    assert (report.settings.stall_timeout, report.settings.max_tokens) == (180.0, 7)
+    assert report.rejected == ("stall_timeout",)
 
 
 def test_base_url_is_trimmed() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -63,6 +64,9 @@ class ReceivedRequest:
 class Fault:
     """One scripted misbehaviour; build it with the class methods.
 
+    ``flood`` and ``drip`` play a hostile server: a body that never ends (bounded by
+    a byte count) or keep-alive traffic that never brings content (bounded by time).
+
     Mid-stream faults (``error_event``, ``drop`` with a count, ``stall``) count the
     ``content_block_delta`` events already sent; when the reply has fewer, they
     strike just before ``message_delta``. On a non-streaming request ``drop`` and
@@ -80,6 +84,9 @@ class Fault:
     seconds: float = 0.0
     data: bytes = b""
     chunks: tuple[int, ...] = ()
+    filler: bytes = b""
+    total: int = 0
+    duration: float = 0.0
 
     @classmethod
     def status(
@@ -158,6 +165,55 @@ class Fault:
         """Answer normally with ``extra`` response headers added or replaced."""
         return cls("headers", extra_headers=dict(extra))
 
+    @classmethod
+    def flood(
+        cls,
+        head: bytes,
+        filler: bytes,
+        total: int,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> Fault:
+        """Send ``head``, then ``filler`` again and again, ``total`` bytes in all.
+
+        Each ``filler`` is one write of the same object, so the body is never held in
+        memory. The flood stops early when the client hangs up or the server stops.
+        """
+        return cls(
+            "flood",
+            code=status,
+            data=head,
+            filler=filler,
+            total=total,
+            extra_headers=dict(headers or {}),
+        )
+
+    @classmethod
+    def drip(
+        cls,
+        head: bytes,
+        beat: bytes,
+        every: float,
+        for_seconds: float,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> Fault:
+        """Send ``head``, then ``beat`` every ``every`` seconds.
+
+        The drip stops by itself after ``for_seconds`` (the response then ends, for a
+        stream without ``message_stop``), or earlier when the client hangs up or the
+        server stops.
+        """
+        return cls(
+            "drip",
+            code=status,
+            data=head,
+            filler=beat,
+            seconds=every,
+            duration=for_seconds,
+            extra_headers=dict(headers or {}),
+        )
+
     def pieces(self) -> list[bytes]:
         """Split :attr:`data` into the writes a ``raw`` fault makes."""
         parts: list[bytes] = []
@@ -200,6 +256,12 @@ class FaultyHandler(MessagesHandler):
         if fault.kind == "raw":
             self._send_raw(fault)
             return
+        if fault.kind == "flood":
+            self._flood(fault)
+            return
+        if fault.kind == "drip":
+            self._drip(fault)
+            return
         if fault.kind == "headers":
             self.header_overrides.update(fault.extra_headers)
         elif fault.kind == "slow":
@@ -223,6 +285,28 @@ class FaultyHandler(MessagesHandler):
                 self.abort_connection()
                 return
             self.write_chunk(piece)
+        self.end_stream()
+
+    def _flood(self, fault: Fault) -> None:
+        self.begin_stream(fault.code, fault.extra_headers)
+        self.write_chunk(fault.data)
+        sent = len(fault.data)
+        stopping = self._owner().stopping
+        # A write to a client that hung up raises OSError, which ends the request.
+        while sent < fault.total and not stopping.is_set():
+            self.write_chunk(fault.filler)
+            sent += len(fault.filler)
+        self.end_stream()
+
+    def _drip(self, fault: Fault) -> None:
+        self.begin_stream(fault.code, fault.extra_headers)
+        self.write_chunk(fault.data)
+        until = time.monotonic() + fault.duration
+        while time.monotonic() < until:
+            if self.wait(fault.seconds):
+                self.abort_connection()
+                return
+            self.write_chunk(fault.filler)
         self.end_stream()
 
     def transform_events(self, events: Iterator[SseEvent]) -> Iterator[SseEvent]:

@@ -30,8 +30,10 @@ from desktop_app.core import secrets
 from desktop_app.core.api.ratelimit import LimitFigures, RateLimitSnapshot
 from desktop_app.core.catalog import Catalog
 from desktop_app.core.errors import KeychainUnavailableError
+from desktop_app.core.paths import AppPaths
 from desktop_app.core.settings import SETTINGS_FILE, Settings, load_settings, save_settings
 from desktop_app.ui import notify
+from desktop_app.ui.app_context import AppContext
 from desktop_app.ui.settings import settings_store
 from desktop_app.ui.settings.api_key import ApiKeyState
 from desktop_app.ui.settings.settings_pane import (
@@ -42,6 +44,7 @@ from desktop_app.ui.settings.settings_pane import (
 )
 from desktop_app.ui.settings.settings_store import SettingsStore
 from tests.conftest import MemoryKeyring
+from tests.support.offline import FaultyServer
 from tests.support.qt import arm, wait
 
 KEY = "sk-ant-api03-TESTKEY-do-not-leak-0123456789"
@@ -63,6 +66,7 @@ CONTROLS: dict[str, type[QWidget]] = {
     "systemPromptEdit": QPlainTextEdit,
     "promptCachingCheck": QCheckBox,
     "baseUrlEdit": QLineEdit,
+    "stallTimeoutSpin": QSpinBox,
     "apiKeyEdit": QLineEdit,
     "saveKeyButton": QAbstractButton,
     "sessionKeyButton": QAbstractButton,
@@ -85,6 +89,7 @@ LABELLED = [
     "systemPromptEdit",
     "promptCachingCheck",
     "baseUrlEdit",
+    "stallTimeoutSpin",
     "apiKeyEdit",
 ]
 TAB_ORDER = [name for name in CONTROLS if not name.endswith("Label")]
@@ -367,6 +372,58 @@ def test_base_url_invalid_is_not_saved(
     qtbot.keyClicks(edit, "http://localhost:8080")
     assert not message.isVisibleTo(pane)
     assert store.settings.base_url == "http://localhost:8080"
+
+
+def test_plain_http_base_url_elsewhere_is_refused_with_its_reason(
+    pane: SettingsPane, qtbot: QtBot, store: SettingsStore
+) -> None:
+    edit = pane.base_url_edit
+    message = child(pane, "baseUrlMessage")
+    qtbot.keyClicks(edit, "http://gateway.example.com")
+    assert message.isVisibleTo(pane)
+    assert "https://" in message.text()
+    assert "unencrypted" in message.text()
+    assert message.accessibleName()
+    assert edit.accessibleDescription() == message.text()
+    assert store.settings.base_url == ""
+    edit.clear()
+    qtbot.keyClicks(edit, "https://gateway.example.com")
+    assert not message.isVisibleTo(pane)
+    assert edit.accessibleDescription() == ""
+    assert store.settings.base_url == "https://gateway.example.com"
+    edit.clear()
+    qtbot.keyClicks(edit, "http://[::1]:8080")
+    assert not message.isVisibleTo(pane)
+    assert store.settings.base_url == "http://[::1]:8080"
+
+
+def test_stall_timeout_control(pane: SettingsPane, store: SettingsStore) -> None:
+    spin = child(pane, "stallTimeoutSpin")
+    assert spin.value() == 180
+    assert (spin.minimum(), spin.maximum()) == (10, 3600)
+    assert spin.suffix() == " s"
+    assert "stalled" in spin.accessibleName()
+    spin.setValue(45)
+    assert store.settings.stall_timeout == 45.0
+    store.update(stall_timeout=600.0)  # from code: the control follows
+    assert spin.value() == 600
+
+
+def test_stall_timeout_setting_reaches_the_windows_client(
+    qloop: asyncio.AbstractEventLoop, paths: AppPaths, server: FaultyServer
+) -> None:
+    context = AppContext(paths)
+    try:
+        context.api_key.use_for_session(KEY)
+        context.settings.update(base_url=server.base_url)
+        pane = SettingsPane(context.settings, context.catalog, context.api_key)
+        pane.stall_timeout_spin.setValue(45)
+        assert context.client().stall_timeout == 45.0
+        pane.stall_timeout_spin.setValue(70)
+        assert context.client().stall_timeout == 70.0
+        pane.deleteLater()
+    finally:
+        qloop.run_until_complete(context.aclose())
 
 
 def test_base_url_placeholder_shows_environment_default(

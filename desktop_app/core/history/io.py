@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
-from desktop_app.core.errors import HistoryFormatError, NotAnImageError
+from desktop_app.core.errors import HistoryFormatError, NotAnImageError, ProtocolError
 from desktop_app.core.history.store import HistoryStore
 from desktop_app.core.wire.blocks import Role, blocks_from_dicts, blocks_to_dicts
 from desktop_app.core.wire.message import Message
@@ -372,13 +372,11 @@ def parse_conversation(data: Any) -> tuple[str, str, str, list[Turn], float | No
         turn_model = _opt_str(facts, "model", fpath) or ""
         turn_created = _time(facts.get("created"), f"{fpath}.created", now + i * 1e-3)
         if role == "user":
-            turn = Turn(
-                Role.USER,
-                blocks_from_dicts(content),
-                status=status,
-                error=error,
-                notes=list(notes),
-            )
+            try:
+                blocks = blocks_from_dicts(content)
+            except ProtocolError as exc:  # a field or block of the wrong type
+                raise _fail(path, str(exc)) from None
+            turn = Turn(Role.USER, blocks, status=status, error=error, notes=list(notes))
         else:
             meta = facts.get("message", {})
             if not isinstance(meta, dict):
@@ -393,7 +391,10 @@ def parse_conversation(data: Any) -> tuple[str, str, str, list[Turn], float | No
             whole.update(extra)
             whole.update(role="assistant", content=content)
             whole["model"] = reply_model if reply_model is not None else turn_model or model
-            message = Message.from_dict(whole)
+            try:
+                message = Message.from_dict(whole)
+            except ProtocolError as exc:  # a field or block of the wrong type
+                raise _fail(path, str(exc)) from None
             turn = Turn(
                 Role.ASSISTANT,
                 message=message,

@@ -7,6 +7,10 @@ and new server features never break an old client.
 
 Streamed text arrives in many small pieces; blocks collect the pieces in a list and
 join them only when read, so a long reply costs linear time, not quadratic.
+
+:func:`block_from_dict` checks the shape of what it is given: a field of the wrong
+type raises :class:`ProtocolError` with a plain message, while a block type Iris
+does not know is kept verbatim as :class:`OtherBlock`.
 """
 
 from __future__ import annotations
@@ -16,8 +20,16 @@ import binascii
 import dataclasses
 import enum
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
+
+from desktop_app.core.errors import ProtocolError
+
+#: How deeply JSON kept verbatim (unknown blocks, tool input, citations) may nest.
+#: Far beyond anything the API sends, and far below Python's recursion limit, so
+#: the message can always be saved and shown.
+MAX_JSON_DEPTH = 64
 
 
 class Role(enum.StrEnum):
@@ -172,9 +184,16 @@ class ToolUseBlock:
         if not raw.strip():
             return
         try:
-            self.input = json.loads(raw)
+            value = json.loads(raw)
         except json.JSONDecodeError as exc:
             self.input_error = f"the tool input was not valid JSON ({exc.msg})"
+        except (ValueError, RecursionError):
+            self.input_error = "the tool input was not valid JSON"
+        else:
+            if too_deep(value):
+                self.input_error = "the tool input was nested too deeply"
+            else:
+                self.input = value
 
     def __eq__(self, other: object) -> bool:
         """Blocks are equal when their API shapes are (they are data, not identities)."""
@@ -377,17 +396,85 @@ ContentBlock: TypeAlias = (
 )
 
 
+def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when decoded JSON ``value`` nests lists and objects deeper than ``limit``.
+
+    Iterative, so a value nested beyond the recursion limit is measured safely.
+    """
+    if not isinstance(value, dict | list):
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def checked_json(value: Any, what: str) -> Any:
+    """Return ``value`` if it may be kept verbatim.
+
+    Raises:
+        ProtocolError: It nests deeper than :data:`MAX_JSON_DEPTH`.
+    """
+    if too_deep(value):
+        raise ProtocolError(f"the data in {what} is nested too deeply")
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_lone_surrogates(value: Any) -> Any:
+    """Return decoded JSON ``value`` with lone surrogates replaced by U+FFFD.
+
+    A JSON string may hold half of a surrogate pair (a ``ud800`` escape alone). Such
+    a string cannot be written as UTF-8 (to a terminal, a file or the history
+    database), so it must not get in. Lists and objects are changed in place; the
+    walk is iterative, so any depth is safe.
+    """
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    stack = [value] if isinstance(value, dict | list) else []
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if any(isinstance(key, str) and _SURROGATE.search(key) for key in item):
+                renamed = {_SURROGATE.sub("\ufffd", key): child for key, child in item.items()}
+                item.clear()
+                item.update(renamed)
+            entries: Any = item.items()
+        else:
+            entries = enumerate(item)
+        for key, child in list(entries):
+            if isinstance(child, str):
+                if _SURROGATE.search(child):
+                    item[key] = _SURROGATE.sub("\ufffd", child)
+            elif isinstance(child, dict | list):
+                stack.append(child)
+    return value
+
+
+def _text(data: Mapping[str, Any], key: str, kind: str) -> str:
+    value = data.get(key, "")
+    if type(value) is not str:
+        raise ProtocolError(f"a {kind} block's {key} is not a string")
+    return value
+
+
 def _image_from_dict(data: Mapping[str, Any]) -> ContentBlock:
     source = _source_from_dict(data.get("source"))
     if isinstance(source, PlainTextSource) or source is None:
-        return OtherBlock(dict(data))
+        return OtherBlock(checked_json(dict(data), "a content block"))
     return ImageBlock(source)
 
 
 def _document_from_dict(data: Mapping[str, Any]) -> ContentBlock:
     source = _source_from_dict(data.get("source"))
     if source is None:
-        return OtherBlock(dict(data))
+        return OtherBlock(checked_json(dict(data), "a content block"))
     title, context, citations = data.get("title"), data.get("context"), data.get("citations")
     enabled = citations.get("enabled") if isinstance(citations, Mapping) else None
     return DocumentBlock(
@@ -401,7 +488,7 @@ def _document_from_dict(data: Mapping[str, Any]) -> ContentBlock:
 def _tool_result_from_dict(data: Mapping[str, Any]) -> ContentBlock:
     tool_use_id = data.get("tool_use_id")
     if not isinstance(tool_use_id, str):
-        return OtherBlock(dict(data))
+        return OtherBlock(checked_json(dict(data), "a content block"))
     raw = data.get("content", "")
     content: str | tuple[TextBlock | ImageBlock | DocumentBlock | OtherBlock, ...]
     if isinstance(raw, str):
@@ -415,7 +502,7 @@ def _tool_result_from_dict(data: Mapping[str, Any]) -> ContentBlock:
             parts.append(
                 part
                 if isinstance(part, TextBlock | ImageBlock | DocumentBlock | OtherBlock)
-                else OtherBlock(dict(item))
+                else OtherBlock(checked_json(dict(item), "a tool result"))
             )
         content = tuple(parts)
     else:
@@ -434,7 +521,13 @@ def blocks_from_dicts(data: Sequence[Any]) -> list[ContentBlock]:
 
 
 def block_from_dict(data: Mapping[str, Any]) -> ContentBlock:
-    """Build a content block from its API shape; unknown types become ``OtherBlock``."""
+    """Build a content block from its API shape; unknown types become ``OtherBlock``.
+
+    Raises:
+        ProtocolError: ``data`` is not an object, or a known field has the wrong type.
+    """
+    if not isinstance(data, Mapping):
+        raise ProtocolError("a content block is not an object")
     kind = data.get("type")
     if kind == "image":
         return _image_from_dict(data)
@@ -444,20 +537,28 @@ def block_from_dict(data: Mapping[str, Any]) -> ContentBlock:
         return _tool_result_from_dict(data)
     if kind == "text":
         citations = data.get("citations")
+        if citations is not None and not (
+            isinstance(citations, list) and all(isinstance(c, dict) for c in citations)
+        ):
+            raise ProtocolError("a text block's citations are not a list of objects")
         return TextBlock(
-            str(data.get("text", "")), citations if isinstance(citations, list) else None
+            _text(data, "text", "text"), checked_json(citations, "the citations") or None
         )
     if kind == "thinking":
-        return ThinkingBlock(str(data.get("thinking", "")), str(data.get("signature", "")))
+        return ThinkingBlock(
+            _text(data, "thinking", "thinking"), _text(data, "signature", "thinking")
+        )
     if kind == "redacted_thinking":
-        return RedactedThinkingBlock(str(data.get("data", "")))
+        return RedactedThinkingBlock(_text(data, "data", "redacted thinking"))
     if kind in ("tool_use", "server_tool_use"):
         extra = {k: v for k, v in data.items() if k not in ("type", "id", "name", "input")}
         return ToolUseBlock(
-            str(data.get("id", "")),
-            str(data.get("name", "")),
-            data.get("input"),
-            block_type=str(kind),
-            extra=extra,
+            _text(data, "id", "tool use"),
+            _text(data, "name", "tool use"),
+            checked_json(data.get("input"), "a tool input"),
+            block_type=kind,
+            extra=checked_json(extra, "a tool use block"),
         )
-    return OtherBlock(dict(data))
+    if not isinstance(kind, str):
+        raise ProtocolError("a content block has no type")
+    return OtherBlock(checked_json(dict(data), "a content block"))

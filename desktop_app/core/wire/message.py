@@ -1,4 +1,8 @@
-"""The assistant's message as typed data: its content blocks, stop reason and usage."""
+"""The assistant's message as typed data: its content blocks, stop reason and usage.
+
+:meth:`Message.from_dict` and :meth:`Usage.update` check the shape of what they are
+given and raise :class:`ProtocolError` for a field of the wrong type.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from desktop_app.core.errors import ProtocolError
 from desktop_app.core.wire.blocks import (
     ContentBlock,
     Role,
     TextBlock,
     block_from_dict,
     blocks_to_dicts,
+    checked_json,
 )
 
 _USAGE_COUNTS = (
@@ -40,15 +46,24 @@ class Usage:
         return usage
 
     def update(self, data: Mapping[str, Any] | None) -> None:
-        """Apply the fields ``data`` carries; fields it leaves out keep their values."""
+        """Apply the fields ``data`` carries; fields it leaves out keep their values.
+
+        A count that is not a whole number of tokens is ignored: it is only a figure,
+        and a reply is worth more than its usage line.
+
+        Raises:
+            ProtocolError: ``data`` is not an object, or an extra field nests too deeply.
+        """
         if not data:
             return
+        if not isinstance(data, Mapping):
+            raise ProtocolError("the usage figures are not an object")
         for key, value in data.items():
             if key in _USAGE_COUNTS:
-                if isinstance(value, int):
+                if type(value) is int and value >= 0:
                     setattr(self, key, value)
             elif value is not None:
-                self.extra[key] = value
+                self.extra[key] = checked_json(value, "a usage figure")
 
     @property
     def total_input_tokens(self) -> int:
@@ -60,6 +75,29 @@ class Usage:
         out: dict[str, Any] = {key: getattr(self, key) for key in _USAGE_COUNTS}
         out.update(self.extra)
         return out
+
+
+#: The fields of the API's message object that :class:`Message` has attributes for.
+MESSAGE_FIELDS = frozenset(
+    {"id", "type", "model", "role", "content", "stop_reason", "stop_sequence"}
+    | {"stop_details", "usage"}
+)
+
+
+def _text(data: Mapping[str, Any], key: str, default: str) -> str:
+    value = data.get(key)
+    if value is None:
+        return default
+    if type(value) is not str:
+        raise ProtocolError(f"the message's {key} is not a string")
+    return value
+
+
+def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and type(value) is not str:
+        raise ProtocolError(f"the message's {key} is not a string")
+    return value
 
 
 @dataclasses.dataclass
@@ -78,23 +116,33 @@ class Message:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Message:
-        """Build a message from the API's message object."""
+        """Build a message from the API's message object.
+
+        Raises:
+            ProtocolError: ``data`` is not an object, or a field has the wrong type.
+        """
+        if not isinstance(data, Mapping):
+            raise ProtocolError("the message is not an object")
         content = data.get("content")
+        if content is None:
+            content = []
+        elif not isinstance(content, list):
+            raise ProtocolError("the message's content is not a list")
         stop_details = data.get("stop_details")
-        known = {"id", "type", "model", "role", "content", "stop_reason", "stop_sequence"}
-        known |= {"stop_details", "usage"}
         return cls(
-            id=str(data.get("id", "")),
-            model=str(data.get("model", "")),
-            role=str(data.get("role", "assistant")),
-            content=[block_from_dict(b) for b in content if isinstance(b, Mapping)]
-            if isinstance(content, list)
-            else [],
-            stop_reason=data.get("stop_reason"),
-            stop_sequence=data.get("stop_sequence"),
-            stop_details=stop_details if isinstance(stop_details, dict) else None,
+            id=_text(data, "id", ""),
+            model=_text(data, "model", ""),
+            role=_text(data, "role", "assistant"),
+            content=[block_from_dict(b) for b in content],
+            stop_reason=_optional_text(data, "stop_reason"),
+            stop_sequence=_optional_text(data, "stop_sequence"),
+            stop_details=checked_json(stop_details, "the stop details")
+            if isinstance(stop_details, dict)
+            else None,
             usage=Usage.from_dict(data.get("usage")),
-            extra={k: v for k, v in data.items() if k not in known},
+            extra=checked_json(
+                {k: v for k, v in data.items() if k not in MESSAGE_FIELDS}, "a message"
+            ),
         )
 
     @property

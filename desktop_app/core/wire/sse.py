@@ -9,11 +9,21 @@ We keep our own decoder rather than httpx-sse: it works on bytes instead of
 re-decoded text lines and splits a whole chunk at once, which measured about
 twice as fast on long replies (see ``tests/benchmarks/bench_engine.py``), and it
 lets the client apply its idle timeout to the raw chunk stream.
+
+A server cannot make it work or grow without bound: chunks of an unfinished event
+are kept in a list and joined once, when the event ends, and an event (or line)
+longer than :data:`MAX_EVENT_BYTES` raises :class:`ProtocolError`.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
+
+from desktop_app.core.errors import ProtocolError
+
+#: The longest event, or line, the decoder accepts. The API's events are a few
+#: hundred bytes; this leaves room for any real one.
+MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 
 class ServerSentEvent(NamedTuple):
@@ -27,36 +37,78 @@ class ServerSentEvent(NamedTuple):
 class SSEDecoder:
     """Turn byte chunks into :class:`ServerSentEvent` objects."""
 
-    __slots__ = ("_buffer", "_id", "_skip_lf")
+    __slots__ = ("_id", "_limit", "_pending", "_pending_size", "_skip_lf")
 
-    def __init__(self) -> None:
-        """Start with an empty buffer."""
-        self._buffer = b""
+    def __init__(self, *, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+        """Start with nothing pending.
+
+        Args:
+            max_event_bytes: The longest event or line accepted, in bytes.
+        """
+        # The bytes after the last complete event, as the chunks they came in.
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._limit = max_event_bytes
         self._id: str | None = None
         self._skip_lf = False
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        """Decode ``chunk`` and return the events it completes."""
+        """Decode ``chunk`` and return the events it completes.
+
+        Raises:
+            ProtocolError: An event or line is longer than the limit.
+        """
         if self._skip_lf and chunk:
             # The previous chunk ended in CR: an LF now is the rest of that CRLF.
             self._skip_lf = False
             if chunk[:1] == b"\n":
                 chunk = chunk[1:]
-        buffer = self._buffer + chunk if self._buffer else chunk
-        if b"\r" in buffer:
-            if buffer.endswith(b"\r"):
+        if not chunk:
+            return []
+        if b"\r" in chunk:
+            if chunk.endswith(b"\r"):
                 self._skip_lf = True
-                buffer = buffer[:-1] + b"\n"
-            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+                chunk = chunk[:-1] + b"\n"
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        pending = self._pending
+        if pending:
+            if b"\n\n" not in chunk and not (chunk[:1] == b"\n" and pending[-1][-1:] == b"\n"):
+                # No event ends in this chunk: keep it, and join nothing yet.
+                pending.append(chunk)
+                self._pending_size += len(chunk)
+                if self._pending_size > self._limit:
+                    raise self._too_long()
+                return []
+            pending.append(chunk)
+            buffer = b"".join(pending)
+            pending.clear()
+        else:
+            buffer = chunk
         # An event ends at a blank line, so everything up to the last one is complete.
         blocks = buffer.split(b"\n\n")
-        self._buffer = blocks.pop()
-        return self._blocks(blocks)
+        tail = blocks.pop()
+        self._pending_size = len(tail)
+        if len(buffer) > self._limit and (
+            len(tail) > self._limit or any(len(block) > self._limit for block in blocks)
+        ):
+            raise self._too_long()
+        if tail:
+            pending.append(tail)
+        return self._blocks(blocks) if blocks else []
 
     def flush(self) -> list[ServerSentEvent]:
         """End of stream: return a last event that had no blank line after it."""
-        tail, self._buffer = self._buffer, b""
+        tail = b"".join(self._pending)
+        self._pending.clear()
+        self._pending_size = 0
         return self._blocks([tail]) if tail.strip(b"\n") else []
+
+    def _too_long(self) -> ProtocolError:
+        self._pending.clear()  # nothing more will be decoded: free the memory now
+        self._pending_size = 0
+        limit = self._limit
+        size = f"{limit // 2**20} MB" if limit >= 2**20 else f"{limit:,} bytes"
+        return ProtocolError(f"the service sent an event or line longer than {size}")
 
     def _blocks(self, blocks: list[bytes]) -> list[ServerSentEvent]:
         events: list[ServerSentEvent] = []

@@ -37,14 +37,19 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core.api.ratelimit import LimitFigures, RateLimitSnapshot
 from desktop_app.core.catalog import CUSTOM_TIER_ID, FAMILIES, Catalog, ModelInfo, custom_tier
-from desktop_app.core.settings import MAX_CUSTOM_RPM, Settings, is_valid_base_url
+from desktop_app.core.settings import (
+    MAX_CUSTOM_RPM,
+    MAX_STALL_TIMEOUT,
+    MIN_STALL_TIMEOUT,
+    Settings,
+    base_url_problem,
+)
 from desktop_app.core.wire.request import base_url_from_env
 from desktop_app.ui.settings.api_key import ApiKeyState
 from desktop_app.ui.settings.settings_store import SettingsStore
 
 _ESCAPES = {",": ",", "\\": "\\", "n": "\n", "t": "\t", "s": " "}
 _UNESCAPES = {"\\": "\\\\", ",": "\\,", "\n": "\\n", "\t": "\\t"}
-_BASE_URL_HINT = "Not saved: enter a URL that starts with http:// or https://."
 
 
 # -- text helpers (pure) ------------------------------------------------------------------
@@ -239,6 +244,7 @@ class SettingsPane(QWidget):
             self.system_prompt_edit,
             self.prompt_caching_check,
             self.base_url_edit,
+            self.stall_timeout_spin,
             self.api_key_edit,
             self.save_key_button,
             self.session_key_button,
@@ -367,9 +373,25 @@ class SettingsPane(QWidget):
         self.base_url_edit.setPlaceholderText(base_url_from_env(""))
         form.addRow(_label("&Base URL", self.base_url_edit, group), self.base_url_edit)
         self.base_url_message = _info_label("baseUrlMessage", "Base URL problem", group)
-        self.base_url_message.setText(_BASE_URL_HINT)
         self.base_url_message.hide()
         form.addRow(self.base_url_message)
+
+        self.stall_timeout_spin = QSpinBox(group)
+        _name(
+            self.stall_timeout_spin,
+            "stallTimeoutSpin",
+            "Seconds to wait for new content before a reply counts as stalled",
+        )
+        self.stall_timeout_spin.setRange(int(MIN_STALL_TIMEOUT), int(MAX_STALL_TIMEOUT))
+        self.stall_timeout_spin.setSuffix(" s")
+        self.stall_timeout_spin.setToolTip(
+            "A reply that brings no new text for this long (only keep-alive traffic, "
+            "or nothing) is ended; what arrived is kept."
+        )
+        form.addRow(
+            _label("Wait for &new content", self.stall_timeout_spin, group),
+            self.stall_timeout_spin,
+        )
         return group
 
     def _build_key_group(self, parent: QWidget) -> QGroupBox:
@@ -413,6 +435,7 @@ class SettingsPane(QWidget):
         self.system_prompt_edit.textChanged.connect(self._on_system_prompt_changed)
         self.prompt_caching_check.toggled.connect(self._on_prompt_caching_toggled)
         self.base_url_edit.textEdited.connect(self._on_base_url_edited)
+        self.stall_timeout_spin.valueChanged.connect(self._on_stall_timeout_changed)
         self.api_key_edit.textChanged.connect(self._on_api_key_text_changed)
         self.save_key_button.clicked.connect(self._on_save_key_clicked)
         self.session_key_button.clicked.connect(self._on_session_key_clicked)
@@ -484,12 +507,18 @@ class SettingsPane(QWidget):
 
     def _on_base_url_edited(self, text: str) -> None:
         url = text.strip()
-        valid = is_valid_base_url(url)
-        self.base_url_message.setVisible(not valid)
+        problem = base_url_problem(url)
+        hint = "" if problem is None else f"Not saved. {problem}"
+        if problem is not None:
+            self.base_url_message.setText(hint)
+        self.base_url_message.setVisible(problem is not None)
         # Screen readers hear the problem on the field itself, not only in the label.
-        self.base_url_edit.setAccessibleDescription("" if valid else _BASE_URL_HINT)
-        if valid:
+        self.base_url_edit.setAccessibleDescription(hint)
+        if problem is None:
             self._store.update(base_url=url)
+
+    def _on_stall_timeout_changed(self, value: int) -> None:
+        self._store.update(stall_timeout=float(value))
 
     # -- store -> widgets --------------------------------------------------------------------
 
@@ -505,6 +534,7 @@ class SettingsPane(QWidget):
             "system_prompt": self._sync_system_prompt,
             "prompt_caching": self._sync_prompt_caching,
             "base_url": self._sync_base_url,
+            "stall_timeout": self._sync_stall_timeout,
         }.get(name)
         if sync is not None:
             sync()
@@ -518,6 +548,7 @@ class SettingsPane(QWidget):
         self._sync_system_prompt()
         self._sync_prompt_caching()
         self._sync_base_url()
+        self._sync_stall_timeout()
 
     def _current_model(self) -> ModelInfo:
         return self._catalog.get(self._settings.model)
@@ -604,6 +635,10 @@ class SettingsPane(QWidget):
                 self.base_url_edit.setText(self._settings.base_url)
         self.base_url_message.hide()
         self.base_url_edit.setAccessibleDescription("")
+
+    def _sync_stall_timeout(self) -> None:
+        with QSignalBlocker(self.stall_timeout_spin):
+            self.stall_timeout_spin.setValue(round(self._settings.stall_timeout))
 
     # -- API key -----------------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable
+import tracemalloc
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -134,8 +135,82 @@ def test_key_is_never_sent_to_a_redirect_target(offline_server: FaultyServer) ->
 def test_invalid_configuration_is_refused_clearly() -> None:
     with pytest.raises(errors.ConfigurationError, match="No API key"):
         MessagesClient("  ")
-    with pytest.raises(errors.ConfigurationError, match="http"):
+    with pytest.raises(errors.ConfigurationError, match="https://"):
         MessagesClient(KEY, base_url="ftp://example")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.anthropic.com",
+        "http://gateway.internal:8000",
+        "http://10.0.0.7:8080",
+        "http://127.0.0.1.evil.example",
+        "http://localhost.evil.example",
+        "http://[::2]:9",
+        "HTTP://api.example.com",
+    ],
+)
+def test_plain_http_to_another_host_is_refused_naming_https(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(errors.ConfigurationError, match="https://") as caught:
+        MessagesClient(KEY, base_url=url)
+    assert "unencrypted" in str(caught.value)
+    assert KEY not in str(caught.value)
+    # The same rule holds for ANTHROPIC_BASE_URL.
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
+    with pytest.raises(errors.ConfigurationError, match="https://"):
+        MessagesClient(KEY)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9",
+        "http://127.8.9.10:9",
+        "http://localhost:9",
+        "http://LOCALHOST:9/v1",
+        "http://[::1]:9",
+        "https://api.example.com",
+        "https://10.0.0.7:8443",
+    ],
+)
+def test_loopback_http_and_any_https_are_allowed(url: str) -> None:
+    client = MessagesClient(KEY, base_url=url)
+    assert client.base_url == url
+    run(client.aclose())
+
+
+def test_stall_timeout_defaults_to_three_minutes() -> None:
+    client = MessagesClient(KEY, base_url="http://127.0.0.1:9")
+    assert client.stall_timeout == 180.0
+    run(client.aclose())
+
+
+def test_a_redirect_is_reported_as_a_redirect_and_never_retried(
+    offline_server: FaultyServer,
+) -> None:
+    offline_server.push(
+        Fault.raw(
+            b"<html>moved</html>",
+            status=301,
+            headers={
+                "location": "https://elsewhere.example/v1/messages",
+                "x-should-retry": "true",
+                "content-type": "text/html",
+            },
+        )
+    )
+    with pytest.raises(errors.APIStatusError) as caught:
+        run(complete(client_for(offline_server), ask()))
+    exc = caught.value
+    assert exc.status == 301
+    assert "redirect (HTTP 301) to elsewhere.example" in str(exc)
+    assert "never follows" in str(exc)
+    assert "internal error" not in str(exc)
+    assert exc.summary().startswith("API error · HTTP 301")
+    assert len(offline_server.received) == 1
 
 
 def test_timeouts_default_to_ten_seconds_connect_and_ninety_idle() -> None:
@@ -204,6 +279,122 @@ def _accumulate(data: bytes) -> Message:
     for event in parse_events(decoder.feed(data) + decoder.flush()):
         acc.feed(event)
     return acc.message
+
+
+def test_keep_alive_that_never_lets_the_client_wait_still_stalls() -> None:
+    """Pings so fast that reading never waits: the deadline is checked after each chunk."""
+    import httpx
+
+    async def body() -> AsyncIterator[bytes]:
+        yield t.message_start() + t.block_start(0, {"type": "text", "text": ""})
+        yield t.text_delta(0, "Hi")
+        until = time.monotonic() + 5  # bounded: without the check the stream just ends
+        while time.monotonic() < until:
+            yield t.ping()  # no await in between: the event loop never gets a turn
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body())
+
+    client = MessagesClient(
+        KEY,
+        base_url="http://127.0.0.1:9",
+        stall_timeout=0.3,
+        transport=httpx.MockTransport(answer),
+    )
+    started = time.monotonic()
+    with pytest.raises(
+        errors.StreamInterruptedError, match=r"no new content for 0\.3 seconds"
+    ) as caught:
+        run(complete(client, ask()))
+    assert time.monotonic() - started < 4
+    assert caught.value.partial is not None
+    assert caught.value.partial.text == "Hi"
+
+
+def test_events_before_a_malformed_one_in_the_same_chunk_are_kept(
+    offline_server: FaultyServer,
+) -> None:
+    good = t.message_start() + t.block_start(0, {"type": "text", "text": ""})
+    good += t.text_delta(0, "kept ") + t.text_delta(0, "text")
+    bad = t.event("content_block_delta", {"type": "content_block_delta", "index": "0"})
+    offline_server.push(Fault.raw(good + bad + t.text_delta(0, " lost")))  # one write
+    with pytest.raises(errors.StreamInterruptedError, match="index") as caught:
+        run(complete(client_for(offline_server), ask()))
+    assert caught.value.partial is not None
+    assert caught.value.partial.text == "kept text"
+    assert str(caught.value).startswith("The reply was interrupted: the service sent a malformed")
+
+
+def test_a_huge_whole_json_reply_is_refused(offline_server: FaultyServer) -> None:
+    offline_server.push(
+        Fault.flood(
+            b'{"type": "message", "content": [{"type": "text", "text": "',
+            b"j" * 65536,
+            40 * 1024 * 1024,
+            headers={"content-type": "application/json"},
+        )
+    )
+    with pytest.raises(errors.StreamInterruptedError, match="larger than Iris accepts"):
+        run(complete(client_for(offline_server), ask()))
+
+
+def test_a_trickling_whole_json_reply_stalls(offline_server: FaultyServer) -> None:
+    offline_server.push(
+        Fault.drip(
+            b'{"type": "message", "content": [',
+            b" ",
+            every=0.05,
+            for_seconds=20,
+            headers={"content-type": "application/json"},
+        )
+    )
+    started = time.monotonic()
+    with pytest.raises(errors.StreamInterruptedError, match=r"no new content for 0\.5 seconds"):
+        run(complete(client_for(offline_server, stall_timeout=0.5), ask()))
+    assert time.monotonic() - started < 5
+
+
+def test_a_huge_error_body_is_read_only_in_part(offline_server: FaultyServer) -> None:
+    offline_server.push(
+        Fault.flood(
+            b'{"type": "error", "error": {"type": "api_error", "message": "',
+            b"e" * 65536,
+            50 * 1024 * 1024,
+            status=500,
+            headers={"content-type": "application/json", "x-should-retry": "false"},
+        )
+    )
+    tracemalloc.start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(errors.ServerError) as caught:
+            run(complete(client_for(offline_server), ask()))
+        elapsed = time.monotonic() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "(HTTP 500)" in str(caught.value)  # the body was not used
+    assert elapsed < 5
+    assert peak < 8 * 1024 * 1024
+
+
+def test_a_trickling_error_body_is_given_up_at_the_stall_timeout(
+    offline_server: FaultyServer,
+) -> None:
+    offline_server.push(
+        Fault.drip(
+            b'{"type": "error", "error": {"type": "api_error", "message": "',
+            b"z",
+            every=0.05,
+            for_seconds=20,
+            status=500,
+            headers={"content-type": "application/json", "x-should-retry": "false"},
+        )
+    )
+    started = time.monotonic()
+    with pytest.raises(errors.ServerError, match=r"\(HTTP 500\)"):
+        run(complete(client_for(offline_server, stall_timeout=0.5), ask()))
+    assert time.monotonic() - started < 5
 
 
 def test_json_answer_to_a_streaming_request_is_accepted(offline_server: FaultyServer) -> None:
@@ -569,6 +760,23 @@ def test_key_never_appears_in_logs_or_errors(
     assert caplog.records
     assert KEY not in caplog.text
     assert KEY not in repr(client_for(offline_server))
+
+
+def test_key_echoed_in_the_request_id_never_reaches_the_log(
+    offline_server: FaultyServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="iris")
+    offline_server.push(Fault.headers({"request-id": KEY.upper()}))
+
+    async def go() -> str | None:
+        async with client_for(offline_server) as client, client.stream(ask(), HAIKU) as stream:
+            await stream.until_done()
+            return stream.request_id
+
+    assert run(go()) == "[redacted]"
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("iris"))
+    assert "/v1/messages -> 200 ([redacted])" in ours
+    assert KEY.upper() not in ours
 
 
 def test_demo_key_constant_is_accepted(offline_server: FaultyServer) -> None:

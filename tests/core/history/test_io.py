@@ -244,6 +244,27 @@ def test_bare_request_body_imports(store: HistoryStore) -> None:
             "$.iris.turns[0].status",
         ),
         ({"system": 3, "messages": [{"role": "user", "content": "x"}]}, "$.system"),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": "x"},
+                    {"role": "assistant", "content": [{"type": "thinking", "thinking": 5}]},
+                ]
+            },
+            "$.messages[1]: a thinking block's thinking is not a string",
+        ),
+        (
+            {
+                "format": "iris-conversation",
+                "version": 1,
+                "messages": [
+                    {"role": "user", "content": "x"},
+                    {"role": "assistant", "content": "a"},
+                ],
+                "iris": {"turns": [{}, {"message": {"stop_reason": 5}}]},
+            },
+            "$.messages[1]: the message's stop_reason is not a string",
+        ),
     ],
 )
 def test_bad_input_names_the_problem_and_writes_nothing(
