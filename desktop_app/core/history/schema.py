@@ -31,13 +31,20 @@ from typing import Any
 from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.errors import (
     CorruptStoreError,
+    ProtocolError,
     StoreBusyError,
     StoreError,
     StoreFullError,
     StoreIOError,
     StoreReadOnlyError,
 )
-from desktop_app.core.wire.blocks import Role, blocks_from_dicts, blocks_to_dicts
+from desktop_app.core.wire.blocks import (
+    ContentBlock,
+    OtherBlock,
+    Role,
+    blocks_from_dicts,
+    blocks_to_dicts,
+)
 from desktop_app.core.wire.message import Message
 
 SCHEMA_VERSION = 2
@@ -157,18 +164,49 @@ def turn_columns(turn: Turn) -> dict[str, Any]:
     }
 
 
+UNREADABLE_PART = (
+    "Part of this message was stored in a form Iris cannot read; it is kept as it was."
+)
+
+
 def row_turn(row: sqlite3.Row) -> Turn:
-    message_json = row["message_json"]
+    """The turn a stored row holds.
+
+    A row written from a malformed reply (by an Iris that accepted more) still
+    loads: what cannot be read is kept verbatim and the turn is marked failed, so
+    one bad message never closes a whole conversation, nor goes to the service.
+    """
+    raw_content = json.loads(row["content_json"])
+    raw_message = None if row["message_json"] is None else json.loads(row["message_json"])
+    status, error = TurnStatus(row["status"]), row["error"]
+    try:
+        content = blocks_from_dicts(raw_content)
+    except ProtocolError:
+        content = _verbatim(raw_content)
+        status, error = TurnStatus.FAILED, UNREADABLE_PART
+    message = None
+    if raw_message is not None:
+        try:
+            message = Message.from_dict(raw_message)
+        except ProtocolError:
+            raw_blocks = raw_message.get("content") if isinstance(raw_message, dict) else None
+            message = Message(content=_verbatim(raw_blocks))
+            status, error = TurnStatus.FAILED, UNREADABLE_PART
     return Turn(
         role=Role(row["role"]),
-        content=blocks_from_dicts(json.loads(row["content_json"])),
-        message=None if message_json is None else Message.from_dict(json.loads(message_json)),
-        status=TurnStatus(row["status"]),
-        error=row["error"],
+        content=content,
+        message=message,
+        status=status,
+        error=error,
         notes=json.loads(row["notes_json"]),
         model=row["model"],
         created=row["created"],
     )
+
+
+def _verbatim(raw: Any) -> list[ContentBlock]:
+    items = raw if isinstance(raw, list) else []
+    return [OtherBlock(dict(item)) for item in items if isinstance(item, dict)]
 
 
 def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -526,3 +527,27 @@ def test_store_settings(store: HistoryStore) -> None:
     assert modes == "wal"
     assert store._db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+
+
+def test_a_row_stored_from_a_malformed_reply_still_opens(store: HistoryStore) -> None:
+    conversation = store.create_conversation()
+    store.add_message(conversation, user("question"))
+    reply_id = store.add_message(conversation, reply("fine"))
+    # As an older, more trusting Iris could have written it: a number where text goes.
+    bad = {"role": "assistant", "content": [{"type": "text", "text": 42}], "stop_reason": 7}
+    store._db.execute(
+        "UPDATE messages SET message_json = ? WHERE id = ?", (json.dumps(bad), reply_id)
+    )
+    path = store.load_active_path(conversation)
+    assert [s.turn.role for s in path] == [Role.USER, Role.ASSISTANT]
+    kept = path[1].turn
+    assert kept.status is TurnStatus.FAILED
+    assert kept.error is not None
+    assert "cannot read" in kept.error
+    assert kept.message is not None
+    assert [b.to_dict() for b in kept.message.content] == [{"type": "text", "text": 42}]
+    # It is never sent as it is: only the question goes.
+    sent = Conversation([path[0].turn, kept]).request_messages()
+    assert [m.to_dict() for m in sent] == [
+        {"role": "user", "content": [{"type": "text", "text": "question"}]}
+    ]
