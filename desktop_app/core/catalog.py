@@ -302,3 +302,30 @@ class Catalog:
             return
         for model in models:
             self._models[model.id] = model
+
+
+def _tokens(n: int) -> str:
+    if n >= 1_000_000 and n % 100_000 == 0:
+        return f"{n / 1_000_000:g}M"
+    if n >= 1_000 and n % 1_000 == 0:
+        return f"{n // 1_000}K"
+    return f"{n:,}"
+
+
+def _megapixels(mp: float) -> str:
+    text = f"{mp:.2f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def model_summary(model: ModelInfo) -> str:
+    """One line on a model's limits, e.g. ``200K context · 8,192 max output · ...``."""
+    output = f"{model.max_output:,} max output"
+    if model.extended_max_output is not None and model.extended_max_output > model.max_output:
+        output += f" ({model.extended_max_output:,} with extended output)"
+    image = f"images up to {_megapixels(model.image.max_megapixels)} MP"
+    if model.image.max_long_edge is not None:
+        image += f" and {model.image.max_long_edge:,} px on the long side"
+    parts = [f"{_tokens(model.context_window)} context", output, image]
+    if not model.known:
+        parts.append("limits guessed: not in the catalog")
+    return " · ".join(parts)

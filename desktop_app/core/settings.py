@@ -33,7 +33,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -472,3 +472,63 @@ def save_settings(config_dir: Path, settings: Settings) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+# -- the stop-sequence line -------------------------------------------------------------
+#
+# Stop sequences are typed comma-separated in one line. A backslash escapes:
+# ``\,`` is a comma inside a sequence, ``\\`` a backslash, ``\n`` a newline and
+# ``\t`` a tab. Spaces around each sequence are dropped unless escaped with
+# ``\s``. Any other backslash is kept as it is. For example ``END, \n\nHuman:, a\,b``
+# gives three sequences.
+
+_ESCAPES = {",": ",", "\\": "\\", "n": "\n", "t": "\t", "s": " "}
+_UNESCAPES = {"\\": "\\\\", ",": "\\,", "\n": "\\n", "\t": "\\t"}
+
+
+def parse_stop_sequences(text: str) -> tuple[str, ...]:
+    """Split the stop-sequence line on unescaped commas (see the module docstring)."""
+    items: list[str] = []
+    # Each character with a flag: escaped characters survive the trimming.
+    current: list[tuple[str, bool]] = []
+
+    def finish() -> None:
+        start, end = 0, len(current)
+        while start < end and not current[start][1] and current[start][0].isspace():
+            start += 1
+        while end > start and not current[end - 1][1] and current[end - 1][0].isspace():
+            end -= 1
+        item = "".join(ch for ch, _ in current[start:end])
+        if item:
+            items.append(item)
+        current.clear()
+
+    chars = iter(text)
+    for ch in chars:
+        if ch == "\\":
+            nxt = next(chars, "")
+            # An unknown escape keeps both characters, so Windows paths survive.
+            current.extend([(_ESCAPES[nxt], True)] if nxt in _ESCAPES else [("\\", True)])
+            if nxt and nxt not in _ESCAPES:
+                current.append((nxt, False))
+        elif ch == ",":
+            finish()
+        else:
+            current.append((ch, False))
+    finish()
+    return tuple(items)
+
+
+def format_stop_sequences(sequences: Sequence[str]) -> str:
+    """The line :func:`parse_stop_sequences` turns back into ``sequences``."""
+    parts = []
+    for seq in sequences:
+        escaped = "".join(_UNESCAPES.get(ch, ch) for ch in seq)
+        # Edge spaces would be trimmed away on parsing, so escape those.
+        lead = len(escaped) - len(escaped.lstrip(" "))
+        escaped = "\\s" * lead + escaped[lead:]
+        trail = len(escaped) - len(escaped.rstrip(" "))
+        if trail:
+            escaped = escaped[: len(escaped) - trail] + "\\s" * trail
+        parts.append(escaped)
+    return ", ".join(parts)

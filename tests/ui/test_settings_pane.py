@@ -27,21 +27,23 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from desktop_app.core import secrets
-from desktop_app.core.api.ratelimit import LimitFigures, RateLimitSnapshot
+from desktop_app.core.api.ratelimit import LimitFigures, RateLimitSnapshot, rate_limit_summary
 from desktop_app.core.catalog import Catalog
 from desktop_app.core.errors import KeychainUnavailableError
 from desktop_app.core.paths import AppPaths
-from desktop_app.core.settings import SETTINGS_FILE, Settings, load_settings, save_settings
+from desktop_app.core.settings import (
+    SETTINGS_FILE,
+    Settings,
+    format_stop_sequences,
+    load_settings,
+    parse_stop_sequences,
+    save_settings,
+)
 from desktop_app.ui import notify
 from desktop_app.ui.app_context import AppContext
 from desktop_app.ui.settings import settings_store
 from desktop_app.ui.settings.api_key import ApiKeyState
-from desktop_app.ui.settings.settings_pane import (
-    SettingsPane,
-    format_stop_sequences,
-    parse_stop_sequences,
-    rate_limit_summary,
-)
+from desktop_app.ui.settings.settings_pane import SettingsPane
 from desktop_app.ui.settings.settings_store import SettingsStore
 from tests.conftest import MemoryKeyring
 from tests.support.offline import FaultyServer

@@ -194,3 +194,38 @@ class RateLimiter:
             server=dict(self._server.get(family, {})),
             paused_for=self.delay(family),
         )
+
+
+def _figure(name: str, figures: LimitFigures | None, suffix: str = "") -> str | None:
+    if figures is None:
+        return None
+    if figures.remaining is not None and figures.limit is not None:
+        return f"{name} {figures.remaining:,}/{figures.limit:,}{suffix}"
+    if figures.remaining is not None:
+        return f"{name} {figures.remaining:,} left"
+    if figures.limit is not None:
+        return f"{name} limit {figures.limit:,}"
+    return None
+
+
+def rate_limit_summary(snapshot: RateLimitSnapshot | None) -> str:
+    """One line on the service's latest rate-limit figures, or ``No response yet``.
+
+    For example ``Requests 48/50 left · tokens 79,000/80,000 · resets 10:32:05``.
+    """
+    if snapshot is None:
+        return "No response yet"
+    server = snapshot.server
+    # Accounts limited on input and output tokens separately get no combined figure.
+    token_kinds = ("tokens",) if "tokens" in server else ("input-tokens", "output-tokens")
+    candidates = [_figure("requests", server.get("requests"), " left")]
+    candidates += [_figure(kind.replace("-", " "), server.get(kind)) for kind in token_kinds]
+    parts = [part for part in candidates if part is not None]
+    resets = [figures.reset for figures in server.values() if figures.reset is not None]
+    if resets:
+        # Local wall-clock time, to compare with the clock on the screen.
+        parts.append(f"resets {min(resets).astimezone().strftime('%H:%M:%S')}")
+    text = " · ".join(parts) if parts else "No response yet"
+    if snapshot.paused_for >= 1.0:
+        text += f" · waiting {snapshot.paused_for:.0f} s"
+    return text[0].upper() + text[1:]

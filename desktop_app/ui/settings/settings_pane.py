@@ -1,20 +1,14 @@
-r"""The settings pane: model, tier, request options, connection and API key.
+"""The settings pane: model, tier, request options, connection and API key.
 
 Every control writes straight to the :class:`SettingsStore` (there is no Apply
 button), and every store change is written back into the controls with their
-signals blocked, so a change never echoes back.
-
-Stop sequences are typed comma-separated in one line. A backslash escapes:
-``\,`` is a comma inside a sequence, ``\\`` a backslash, ``\n`` a newline and
-``\t`` a tab. Spaces around each sequence are dropped unless escaped with
-``\s``. Any other backslash is kept as it is. For example
-``END, \n\nHuman:, a\,b`` gives three sequences.
+signals blocked, so a change never echoes back. How stop sequences are typed is
+described in :mod:`desktop_app.core.settings`.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
@@ -25,168 +19,37 @@ from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop_app.core.api.ratelimit import LimitFigures, RateLimitSnapshot
-from desktop_app.core.catalog import CUSTOM_TIER_ID, FAMILIES, Catalog, ModelInfo, custom_tier
+from desktop_app.core.api.ratelimit import RateLimitSnapshot, rate_limit_summary
+from desktop_app.core.catalog import (
+    CUSTOM_TIER_ID,
+    FAMILIES,
+    Catalog,
+    ModelInfo,
+    custom_tier,
+    model_summary,
+)
 from desktop_app.core.settings import (
     MAX_CUSTOM_RPM,
     MAX_STALL_TIMEOUT,
     MIN_STALL_TIMEOUT,
     Settings,
     base_url_problem,
+    format_stop_sequences,
+    parse_stop_sequences,
 )
 from desktop_app.core.wire.request import base_url_from_env
 from desktop_app.ui.settings.api_key import ApiKeyState
+from desktop_app.ui.settings.api_key_section import ApiKeySection
+from desktop_app.ui.settings.form import buddy_label, info_label, named
 from desktop_app.ui.settings.settings_store import SettingsStore
-
-_ESCAPES = {",": ",", "\\": "\\", "n": "\n", "t": "\t", "s": " "}
-_UNESCAPES = {"\\": "\\\\", ",": "\\,", "\n": "\\n", "\t": "\\t"}
-
-
-# -- text helpers (pure) ------------------------------------------------------------------
-
-
-def parse_stop_sequences(text: str) -> tuple[str, ...]:
-    """Split the stop-sequence line on unescaped commas (see the module docstring)."""
-    items: list[str] = []
-    # Each character with a flag: escaped characters survive the trimming.
-    current: list[tuple[str, bool]] = []
-
-    def finish() -> None:
-        start, end = 0, len(current)
-        while start < end and not current[start][1] and current[start][0].isspace():
-            start += 1
-        while end > start and not current[end - 1][1] and current[end - 1][0].isspace():
-            end -= 1
-        item = "".join(ch for ch, _ in current[start:end])
-        if item:
-            items.append(item)
-        current.clear()
-
-    chars = iter(text)
-    for ch in chars:
-        if ch == "\\":
-            nxt = next(chars, "")
-            # An unknown escape keeps both characters, so Windows paths survive.
-            current.extend([(_ESCAPES[nxt], True)] if nxt in _ESCAPES else [("\\", True)])
-            if nxt and nxt not in _ESCAPES:
-                current.append((nxt, False))
-        elif ch == ",":
-            finish()
-        else:
-            current.append((ch, False))
-    finish()
-    return tuple(items)
-
-
-def format_stop_sequences(sequences: Sequence[str]) -> str:
-    """The line :func:`parse_stop_sequences` turns back into ``sequences``."""
-    parts = []
-    for seq in sequences:
-        escaped = "".join(_UNESCAPES.get(ch, ch) for ch in seq)
-        # Edge spaces would be trimmed away on parsing, so escape those.
-        lead = len(escaped) - len(escaped.lstrip(" "))
-        escaped = "\\s" * lead + escaped[lead:]
-        trail = len(escaped) - len(escaped.rstrip(" "))
-        if trail:
-            escaped = escaped[: len(escaped) - trail] + "\\s" * trail
-        parts.append(escaped)
-    return ", ".join(parts)
-
-
-def _tokens(n: int) -> str:
-    if n >= 1_000_000 and n % 100_000 == 0:
-        return f"{n / 1_000_000:g}M"
-    if n >= 1_000 and n % 1_000 == 0:
-        return f"{n // 1_000}K"
-    return f"{n:,}"
-
-
-def _megapixels(mp: float) -> str:
-    text = f"{mp:.2f}".rstrip("0")
-    return text + "0" if text.endswith(".") else text
-
-
-def model_summary(model: ModelInfo) -> str:
-    """One line on a model's limits, e.g. ``200K context · 8,192 max output · ...``."""
-    output = f"{model.max_output:,} max output"
-    if model.extended_max_output is not None and model.extended_max_output > model.max_output:
-        output += f" ({model.extended_max_output:,} with extended output)"
-    image = f"images up to {_megapixels(model.image.max_megapixels)} MP"
-    if model.image.max_long_edge is not None:
-        image += f" and {model.image.max_long_edge:,} px on the long side"
-    parts = [f"{_tokens(model.context_window)} context", output, image]
-    if not model.known:
-        parts.append("limits guessed: not in the catalog")
-    return " · ".join(parts)
-
-
-def _figure(name: str, figures: LimitFigures | None, suffix: str = "") -> str | None:
-    if figures is None:
-        return None
-    if figures.remaining is not None and figures.limit is not None:
-        return f"{name} {figures.remaining:,}/{figures.limit:,}{suffix}"
-    if figures.remaining is not None:
-        return f"{name} {figures.remaining:,} left"
-    if figures.limit is not None:
-        return f"{name} limit {figures.limit:,}"
-    return None
-
-
-def rate_limit_summary(snapshot: RateLimitSnapshot | None) -> str:
-    """One line on the service's latest rate-limit figures, or ``No response yet``.
-
-    For example ``Requests 48/50 left · tokens 79,000/80,000 · resets 10:32:05``.
-    """
-    if snapshot is None:
-        return "No response yet"
-    server = snapshot.server
-    # Accounts limited on input and output tokens separately get no combined figure.
-    token_kinds = ("tokens",) if "tokens" in server else ("input-tokens", "output-tokens")
-    candidates = [_figure("requests", server.get("requests"), " left")]
-    candidates += [_figure(kind.replace("-", " "), server.get(kind)) for kind in token_kinds]
-    parts = [part for part in candidates if part is not None]
-    resets = [figures.reset for figures in server.values() if figures.reset is not None]
-    if resets:
-        # Local wall-clock time, to compare with the clock on the screen.
-        parts.append(f"resets {min(resets).astimezone().strftime('%H:%M:%S')}")
-    text = " · ".join(parts) if parts else "No response yet"
-    if snapshot.paused_for >= 1.0:
-        text += f" · waiting {snapshot.paused_for:.0f} s"
-    return text[0].upper() + text[1:]
-
-
-# -- the pane --------------------------------------------------------------------------------
-
-
-def _label(text: str, buddy: QWidget, parent: QWidget) -> QLabel:
-    label = QLabel(text, parent)
-    label.setBuddy(buddy)
-    return label
-
-
-def _info_label(object_name: str, accessible_name: str, parent: QWidget) -> QLabel:
-    label = QLabel(parent)
-    label.setTextFormat(Qt.TextFormat.PlainText)  # may show names from the service
-    label.setObjectName(object_name)
-    label.setAccessibleName(accessible_name)
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
-
-
-def _name(widget: QWidget, object_name: str, accessible_name: str) -> None:
-    widget.setObjectName(object_name)
-    widget.setAccessibleName(accessible_name)
 
 
 class SettingsPane(QWidget):
@@ -228,7 +91,14 @@ class SettingsPane(QWidget):
         column.addWidget(self._build_model_group(content))
         column.addWidget(self._build_request_group(content))
         column.addWidget(self._build_connection_group(content))
-        column.addWidget(self._build_key_group(content))
+        self.key_section = ApiKeySection(key_state, content)
+        column.addWidget(self.key_section)
+        # The key's controls, as attributes of the pane like every other control.
+        self.api_key_edit = self.key_section.api_key_edit
+        self.save_key_button = self.key_section.save_key_button
+        self.session_key_button = self.key_section.session_key_button
+        self.forget_key_button = self.key_section.forget_key_button
+        self.key_status_label = self.key_section.key_status_label
         column.addStretch(1)
 
         order: list[QWidget] = [
@@ -254,7 +124,6 @@ class SettingsPane(QWidget):
             QWidget.setTabOrder(first, second)
 
         self._sync_all()
-        self._sync_key_state()
         self.show_rate_limits(None)
         self._connect()
 
@@ -265,19 +134,19 @@ class SettingsPane(QWidget):
         form = QFormLayout(group)
 
         self.model_selector = QComboBox(group)
-        _name(self.model_selector, "modelSelector", "Model")
+        named(self.model_selector, "modelSelector", "Model")
         for model in self._catalog.models:
             self.model_selector.addItem(model.display_name, model.id)
-        form.addRow(_label("&Model", self.model_selector, group), self.model_selector)
-        self.model_info_label = _info_label("modelInfoLabel", "Model limits", group)
+        form.addRow(buddy_label("&Model", self.model_selector, group), self.model_selector)
+        self.model_info_label = info_label("modelInfoLabel", "Model limits", group)
         form.addRow(self.model_info_label)
 
         self.tier_selector = QComboBox(group)
-        _name(self.tier_selector, "tierSelector", "Rate-limit tier")
+        named(self.tier_selector, "tierSelector", "Rate-limit tier")
         for tier in self._catalog.tiers:
             self.tier_selector.addItem(tier.name, tier.id)
         self.tier_selector.addItem("Custom", CUSTOM_TIER_ID)
-        form.addRow(_label("T&ier", self.tier_selector, group), self.tier_selector)
+        form.addRow(buddy_label("T&ier", self.tier_selector, group), self.tier_selector)
 
         self.custom_rpm_box = QWidget(group)
         self.custom_rpm_box.setObjectName("customRpmBox")
@@ -287,18 +156,16 @@ class SettingsPane(QWidget):
         for family in FAMILIES:
             spin = QSpinBox(self.custom_rpm_box)
             title = family.capitalize()
-            _name(spin, f"customRpm{title}", f"{title} requests per minute")
+            named(spin, f"customRpm{title}", f"{title} requests per minute")
             spin.setRange(1, MAX_CUSTOM_RPM)
             spin.setSuffix(" RPM")
-            custom_form.addRow(_label(f"{title}", spin, self.custom_rpm_box), spin)
+            custom_form.addRow(buddy_label(f"{title}", spin, self.custom_rpm_box), spin)
             self.custom_rpm_spins[family] = spin
         form.addRow(self.custom_rpm_box)
 
-        self.tier_rpm_label = _info_label("tierRpmLabel", "Tier requests per minute", group)
+        self.tier_rpm_label = info_label("tierRpmLabel", "Tier requests per minute", group)
         form.addRow(self.tier_rpm_label)
-        self.rate_limit_label = _info_label(
-            "rateLimitLabel", "Rate limits from the service", group
-        )
+        self.rate_limit_label = info_label("rateLimitLabel", "Rate limits from the service", group)
         form.addRow(self.rate_limit_label)
         return group
 
@@ -307,9 +174,9 @@ class SettingsPane(QWidget):
         form = QFormLayout(group)
 
         self.max_tokens_spin = QSpinBox(group)
-        _name(self.max_tokens_spin, "maxTokensSpin", "Maximum output tokens")
+        named(self.max_tokens_spin, "maxTokensSpin", "Maximum output tokens")
         self.max_tokens_spin.setGroupSeparatorShown(True)
-        form.addRow(_label("Max &tokens", self.max_tokens_spin, group), self.max_tokens_spin)
+        form.addRow(buddy_label("Max &tokens", self.max_tokens_spin, group), self.max_tokens_spin)
 
         self.temperature_check, self.temperature_spin = self._optional_number(
             group, form, "Te&mperature", "temperature", "Temperature"
@@ -319,29 +186,31 @@ class SettingsPane(QWidget):
         )
 
         self.stop_sequences_edit = QLineEdit(group)
-        _name(self.stop_sequences_edit, "stopSequencesEdit", "Stop sequences")
+        named(self.stop_sequences_edit, "stopSequencesEdit", "Stop sequences")
         self.stop_sequences_edit.setPlaceholderText("None (comma-separated)")
         self.stop_sequences_edit.setToolTip(
             "Comma-separated. Type \\, for a comma, \\n for a new line, "
             "\\s for a space at either end and \\\\ for a backslash."
         )
         form.addRow(
-            _label("&Stop sequences", self.stop_sequences_edit, group), self.stop_sequences_edit
+            buddy_label("&Stop sequences", self.stop_sequences_edit, group),
+            self.stop_sequences_edit,
         )
 
         self.system_prompt_edit = QPlainTextEdit(group)
-        _name(self.system_prompt_edit, "systemPromptEdit", "System prompt")
+        named(self.system_prompt_edit, "systemPromptEdit", "System prompt")
         # Tab must move on to the next control, as everywhere else in the pane.
         self.system_prompt_edit.setTabChangesFocus(True)
         self.system_prompt_edit.setPlaceholderText("None")
         form.addRow(
-            _label("S&ystem prompt", self.system_prompt_edit, group), self.system_prompt_edit
+            buddy_label("S&ystem prompt", self.system_prompt_edit, group), self.system_prompt_edit
         )
 
         self.prompt_caching_check = QCheckBox("Reuse the unchanged start of each request", group)
-        _name(self.prompt_caching_check, "promptCachingCheck", "Prompt caching")
+        named(self.prompt_caching_check, "promptCachingCheck", "Prompt caching")
         form.addRow(
-            _label("Prompt &caching", self.prompt_caching_check, group), self.prompt_caching_check
+            buddy_label("Prompt &caching", self.prompt_caching_check, group),
+            self.prompt_caching_check,
         )
         return group
 
@@ -352,9 +221,9 @@ class SettingsPane(QWidget):
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
         check = QCheckBox("Set", row)
-        _name(check, f"{key}Check", f"Set {title.lower()}")
+        named(check, f"{key}Check", f"Set {title.lower()}")
         spin = QDoubleSpinBox(row)
-        _name(spin, f"{key}Spin", title)
+        named(spin, f"{key}Spin", title)
         spin.setRange(0.0, 1.0)
         spin.setSingleStep(0.05)
         spin.setDecimals(2)
@@ -362,22 +231,22 @@ class SettingsPane(QWidget):
         spin.setToolTip("Unset: not sent, so the model's default applies.")
         layout.addWidget(check)
         layout.addWidget(spin, 1)
-        form.addRow(_label(label, check, group), row)
+        form.addRow(buddy_label(label, check, group), row)
         return check, spin
 
     def _build_connection_group(self, parent: QWidget) -> QGroupBox:
         group = QGroupBox("Connection", parent)
         form = QFormLayout(group)
         self.base_url_edit = QLineEdit(group)
-        _name(self.base_url_edit, "baseUrlEdit", "Base URL")
+        named(self.base_url_edit, "baseUrlEdit", "Base URL")
         self.base_url_edit.setPlaceholderText(base_url_from_env(""))
-        form.addRow(_label("&Base URL", self.base_url_edit, group), self.base_url_edit)
-        self.base_url_message = _info_label("baseUrlMessage", "Base URL problem", group)
+        form.addRow(buddy_label("&Base URL", self.base_url_edit, group), self.base_url_edit)
+        self.base_url_message = info_label("baseUrlMessage", "Base URL problem", group)
         self.base_url_message.hide()
         form.addRow(self.base_url_message)
 
         self.stall_timeout_spin = QSpinBox(group)
-        _name(
+        named(
             self.stall_timeout_spin,
             "stallTimeoutSpin",
             "Seconds to wait for new content before a reply counts as stalled",
@@ -389,36 +258,9 @@ class SettingsPane(QWidget):
             "or nothing) is ended; what arrived is kept."
         )
         form.addRow(
-            _label("Wait for &new content", self.stall_timeout_spin, group),
+            buddy_label("Wait for &new content", self.stall_timeout_spin, group),
             self.stall_timeout_spin,
         )
-        return group
-
-    def _build_key_group(self, parent: QWidget) -> QGroupBox:
-        group = QGroupBox("API key", parent)
-        form = QFormLayout(group)
-        self.api_key_edit = QLineEdit(group)
-        _name(self.api_key_edit, "apiKeyEdit", "API key")
-        self.api_key_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.api_key_edit.setPlaceholderText("sk-ant-…")
-        form.addRow(_label("API &key", self.api_key_edit, group), self.api_key_edit)
-
-        buttons = QWidget(group)
-        row = QHBoxLayout(buttons)
-        row.setContentsMargins(0, 0, 0, 0)
-        self.save_key_button = QPushButton("Save key", buttons)
-        _name(self.save_key_button, "saveKeyButton", "Save key in the system keychain")
-        self.session_key_button = QPushButton("Use for this session only", buttons)
-        _name(self.session_key_button, "sessionKeyButton", "Use key for this session only")
-        self.forget_key_button = QPushButton("Forget key", buttons)
-        _name(self.forget_key_button, "forgetKeyButton", "Forget key")
-        for button in (self.save_key_button, self.session_key_button, self.forget_key_button):
-            button.setAutoDefault(False)
-            row.addWidget(button)
-        row.addStretch(1)
-        form.addRow(buttons)
-        self.key_status_label = _info_label("keyStatusLabel", "API key status", group)
-        form.addRow(self.key_status_label)
         return group
 
     def _connect(self) -> None:
@@ -436,12 +278,7 @@ class SettingsPane(QWidget):
         self.prompt_caching_check.toggled.connect(self._on_prompt_caching_toggled)
         self.base_url_edit.textEdited.connect(self._on_base_url_edited)
         self.stall_timeout_spin.valueChanged.connect(self._on_stall_timeout_changed)
-        self.api_key_edit.textChanged.connect(self._on_api_key_text_changed)
-        self.save_key_button.clicked.connect(self._on_save_key_clicked)
-        self.session_key_button.clicked.connect(self._on_session_key_clicked)
-        self.forget_key_button.clicked.connect(self._on_forget_key_clicked)
         self._store.changed.connect(self._on_store_changed)
-        self._key_state.changed.connect(self._sync_key_state)
 
     # -- public ------------------------------------------------------------------------------
 
@@ -639,44 +476,3 @@ class SettingsPane(QWidget):
     def _sync_stall_timeout(self) -> None:
         with QSignalBlocker(self.stall_timeout_spin):
             self.stall_timeout_spin.setValue(round(self._settings.stall_timeout))
-
-    # -- API key -----------------------------------------------------------------------------
-
-    def _sync_key_state(self) -> None:
-        state = self._key_state
-        source = state.source
-        if source == "environment":
-            text = "Using ANTHROPIC_API_KEY from the environment"
-        elif source == "keychain":
-            text = "Key saved in the system keychain"
-        elif source == "session":
-            text = "Key kept for this session only: Iris forgets it when it quits"
-        elif not state.keychain_available:
-            text = (
-                "No system keychain is available here: the key will be kept for this session only"
-            )
-        else:
-            text = "No key: Iris runs the offline demo"
-        self.key_status_label.setText(text)
-        self.session_key_button.setVisible(not state.keychain_available)
-        self.forget_key_button.setEnabled(source is not None)
-        typed = self.api_key_edit.text().strip()
-        # Once the typed key is in use, it has no business staying in the field.
-        if typed and typed == state.key():
-            self.api_key_edit.clear()
-        self._on_api_key_text_changed(self.api_key_edit.text())
-
-    def _on_api_key_text_changed(self, text: str) -> None:
-        has_text = bool(text.strip())
-        self.save_key_button.setEnabled(has_text)
-        self.session_key_button.setEnabled(has_text)
-
-    def _on_save_key_clicked(self) -> None:
-        self._key_state.save(self.api_key_edit.text())
-
-    def _on_session_key_clicked(self) -> None:
-        self._key_state.use_for_session(self.api_key_edit.text())
-
-    def _on_forget_key_clicked(self) -> None:
-        self.api_key_edit.clear()
-        self._key_state.forget()
