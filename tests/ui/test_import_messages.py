@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from desktop_app.core.paths import AppPaths
 from desktop_app.ui import notify
-from desktop_app.ui.app_context import AppContext
 from desktop_app.ui.main_window import MainWindow, why_unreadable
 from tests.support.qt import arm, wait
+from tests.support.windows import Windows
 
 
 @pytest.fixture
-def window(qtbot: Any, qloop: asyncio.AbstractEventLoop, paths: AppPaths) -> Iterator[MainWindow]:
-    notify.bridge.reset()
-    win = MainWindow(AppContext(paths, demo=True))
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
-    qloop.run_until_complete(win.aclose())
-    notify.bridge.reset()
+def window(windows: Windows) -> MainWindow:
+    return windows.start()
 
 
 def import_message(window: MainWindow, loop: asyncio.AbstractEventLoop, path: Path) -> str:

@@ -23,18 +23,15 @@ from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QComboBox, QLabel, QTextEdit
 
 from desktop_app.core.conversation.model import TurnStatus
-from desktop_app.core.paths import AppPaths
 from desktop_app.core.render.breaks import unbreak
-from desktop_app.ui import notify
-from desktop_app.ui.app_context import AppContext
 from desktop_app.ui.chat.message_widget import MessageWidget
 from desktop_app.ui.history.conversation_list_model import ConversationRole
 from desktop_app.ui.main_window import MainWindow
 from tests.support.offline import Fault, FaultyServer
 from tests.support.qt import arm, eventually, wait
 from tests.support.qt import send_prompt as send
+from tests.support.windows import Windows
 
-KEY = "sk-ant-untrusted-text-test-000111222"
 MARK = "<b>hostile</b>"
 
 
@@ -191,22 +188,10 @@ def hostile(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def window(
-    qtbot: Any, qloop: asyncio.AbstractEventLoop, paths: AppPaths, server: FaultyServer
-) -> Iterator[MainWindow]:
-    notify.bridge.reset()
-    context = AppContext(paths)
-    context.api_key.use_for_session(KEY)
-    context.settings.update(base_url=server.base_url, model="claude-haiku-4-5")
-    win = MainWindow(context)
-    qtbot.addWidget(win)
+def window(windows: Windows) -> MainWindow:
+    win = windows.start()
     win.resize(1000, 700)
-    win.show()
-    qloop.run_until_complete(win.restore())
-    yield win
-    win.close()
-    qloop.run_until_complete(win.aclose())
-    notify.bridge.reset()
+    return win
 
 
 def test_service_text_shows_as_text(

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from desktop_app.core.api.retry import RetryNotice
@@ -463,7 +463,7 @@ class TurnRunner:
         self, session: ConversationSession, current: _Round, problems: list[str]
     ) -> None:
         reply = current.reply
-        try:
+        with _noted(problems, "The reply could not be saved"):
             if session.row_of(reply) < 0:
                 if current.saver is not None:
                     await current.saver.finish(TurnStatus.FAILED, None, None)
@@ -472,18 +472,20 @@ class TurnRunner:
                 await current.saver.finish(reply.status, reply.message, reply.error)
             else:
                 await session.save(reply)
-        except StoreError as exc:
-            problems.append(f"The reply could not be saved: {exc}")
-        except Exception:
-            log.exception("saving a reply failed unexpectedly")
-            problems.append("The reply could not be saved; details are in the log.")
 
     @staticmethod
     async def _save(session: ConversationSession, turn: Turn, problems: list[str]) -> None:
-        try:
+        with _noted(problems, "The message's state could not be saved"):
             await session.save(turn)
-        except StoreError as exc:
-            problems.append(f"The message's state could not be saved: {exc}")
-        except Exception:
-            log.exception("saving a turn failed unexpectedly")
-            problems.append("The message's state could not be saved; details are in the log.")
+
+
+@contextlib.contextmanager
+def _noted(problems: list[str], what: str) -> Iterator[None]:
+    """Note a failure to save in ``problems`` (told once, at the end) instead of raising."""
+    try:
+        yield
+    except StoreError as exc:
+        problems.append(f"{what}: {exc}")
+    except Exception:
+        log.exception("%s", what)
+        problems.append(f"{what}; details are in the log.")
