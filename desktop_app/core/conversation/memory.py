@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.conversation.ports import (
@@ -79,6 +80,7 @@ class MemoryHistory:
         self.nodes: dict[int, _Node] = {}
         self.conversations: dict[int, _Conversation] = {}
         self.savers: list[MemorySaver] = []
+        self.settings: dict[int, dict[str, Any]] = {}
         self.new_draft = Draft("", [])
         self.last_conversation: int | None = None
         self._next_id = 1
@@ -124,11 +126,16 @@ class MemoryHistory:
         return conversation_id
 
     async def add_turn(
-        self, conversation_id: int, turn: Turn, parent_id: int | None
+        self,
+        conversation_id: int,
+        turn: Turn,
+        parent_id: int | None,
+        settings: Mapping[str, Any] | None = None,
     ) -> StoredVersion:
-        """Store a copy of ``turn`` after ``parent_id``."""
+        """Store a copy of ``turn`` after ``parent_id``, with its ``settings``."""
         conversation = self.conversations[conversation_id]
         message_id = self._id()
+        self.settings[message_id] = dict(settings or {})
         self.nodes[message_id] = _Node(copy.copy(turn), parent_id)
         siblings = conversation.roots if parent_id is None else self.nodes[parent_id].children
         siblings.append(message_id)

@@ -51,6 +51,18 @@ class RequestOptions:
             cache=settings.prompt_caching,
         )
 
+    def record(self) -> dict[str, Any]:
+        """What a stored reply keeps of how it was asked for (never a key or header)."""
+        return {
+            "model": self.model.id,
+            "max_tokens": self.max_tokens,
+            "system": self.system,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "stop_sequences": list(self.stop_sequences),
+            "cache": self.cache,
+        }
+
     def request(
         self, messages: Sequence[MessageParam], tools: Sequence[Mapping[str, Any]] = ()
     ) -> MessageRequest:

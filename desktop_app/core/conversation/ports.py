@@ -77,9 +77,16 @@ class HistoryPort(Protocol):
         """Start a stored conversation; it takes over the unsent new-conversation draft."""
 
     async def add_turn(
-        self, conversation_id: int, turn: Turn, parent_id: int | None
+        self,
+        conversation_id: int,
+        turn: Turn,
+        parent_id: int | None,
+        settings: Mapping[str, Any] | None = None,
     ) -> StoredVersion:
-        """Store ``turn`` after ``parent_id`` (a new version when that already has children)."""
+        """Store ``turn`` after ``parent_id`` (a new version when that already has children).
+
+        A reply keeps the ``settings`` it was asked for with (see ``RequestOptions.record``).
+        """
 
     async def update_turn(self, message_id: int, turn: Turn) -> None:
         """Save a stored turn's current state."""

@@ -337,7 +337,7 @@ class TurnRunner:
         # Built from the turns before this reply: the empty reply itself is not sendable.
         tools = self._tools.definitions() if self._tools is not None else ()
         request = options.request(session.conversation.request_messages(), tools)
-        current.saver = await session.reply_saver(reply)
+        current.saver = await session.reply_saver(reply, options.record())
         saver = current.saver
         flusher = asyncio.ensure_future(self._flush_while_quiet(saver))
         try:

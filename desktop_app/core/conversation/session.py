@@ -15,7 +15,8 @@ stays stored and can be shown again with :meth:`switch_version`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from desktop_app.core.conversation.model import Conversation, Turn, TurnStatus, title_from
 from desktop_app.core.conversation.ports import Draft, HistoryPort, ReplySaver
@@ -172,10 +173,11 @@ class ConversationSession:
 
     # -- storing -------------------------------------------------------------------------
 
-    async def store(self, turn: Turn) -> int:
+    async def store(self, turn: Turn, settings: Mapping[str, Any] | None = None) -> int:
         """Store ``turn`` under the stored turn before it; return its stored id.
 
-        The first stored turn creates the conversation in the history.
+        The first stored turn creates the conversation in the history. A reply
+        keeps the ``settings`` it was asked for with.
 
         Raises:
             StoreError: The history could not be written.
@@ -194,7 +196,7 @@ class ConversationSession:
             parent_id = self._message_ids.get(earlier.id)
             if parent_id is not None:
                 break
-        stored = await self.history.add_turn(self.conversation_id, turn, parent_id)
+        stored = await self.history.add_turn(self.conversation_id, turn, parent_id, settings)
         self._message_ids[turn.id] = stored.message_id
         self._versions[turn.id] = (stored.version, stored.versions)
         self.versions_changed.emit(turn)
@@ -213,13 +215,15 @@ class ConversationSession:
         if message_id is not None:
             await self.history.remove_turn(message_id)
 
-    async def reply_saver(self, reply: Turn) -> ReplySaver:
-        """A saver for the stored ``reply`` (store it first).
+    async def reply_saver(
+        self, reply: Turn, settings: Mapping[str, Any] | None = None
+    ) -> ReplySaver:
+        """Store ``reply`` (asked for with ``settings``) and return a saver for it.
 
         Raises:
             StoreError: The history could not be written.
         """
-        return await self.history.reply_saver(await self.store(reply))
+        return await self.history.reply_saver(await self.store(reply, settings))
 
     # -- conversations -------------------------------------------------------------------
 

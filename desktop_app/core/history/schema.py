@@ -114,8 +114,6 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-# The per-reply settings column and this cleaner stay for a caller that records
-# request settings; the window does not pass any yet, so settings_json is '{}'.
 def clean_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     """Return ``settings`` without anything that could hold a secret.
 

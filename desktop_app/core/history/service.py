@@ -17,9 +17,9 @@ import concurrent.futures
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.conversation.ports import (
@@ -157,12 +157,16 @@ class HistoryService:
         return conversation_id
 
     async def add_turn(
-        self, conversation_id: int, turn: Turn, parent_id: int | None
+        self,
+        conversation_id: int,
+        turn: Turn,
+        parent_id: int | None,
+        settings: Mapping[str, Any] | None = None,
     ) -> StoredVersion:
         """Store ``turn`` after ``parent_id``; a new version when that has children."""
 
         def work(store: HistoryStore) -> StoredVersion:
-            message_id = store.add_message(conversation_id, turn, parent_id)
+            message_id = store.add_message(conversation_id, turn, parent_id, settings=settings)
             ids, index = store.siblings(message_id)
             return StoredVersion(message_id, index + 1, len(ids))
 

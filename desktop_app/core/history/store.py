@@ -2,9 +2,9 @@
 
 One file holds every conversation, every message with all its content blocks
 (prepared images included, as base64, so a reloaded conversation can be sent
-again), usage and model, plus drafts. (Each message also has a settings column,
-kept for schema compatibility; it holds settings only when a caller passes them
-to :meth:`HistoryStore.add_message`, which the window does not do yet.)
+again), usage and model, the settings each reply was asked for with (model,
+max tokens, sampling, stop sequences, system prompt, caching; never a key or a
+header), plus drafts.
 
 Messages form a tree: editing a past prompt or regenerating a reply adds a
 sibling, and each conversation remembers the leaf of its active path. Only the
@@ -467,23 +467,6 @@ class HistoryStore:
         """Give a conversation a new title."""
         with transaction(self._db) as db:
             db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
-
-    # Kept on purpose for a later caller, like add_message(settings=) and
-    # message_settings(): the window does not record request settings yet.
-    @_guarded
-    def set_conversation_settings(
-        self, conversation_id: int, *, model: str | None = None, system: str | None = None
-    ) -> None:
-        """Remember the conversation's model and system prompt."""
-        with transaction(self._db) as db:
-            if model is not None:
-                db.execute(
-                    "UPDATE conversations SET model = ? WHERE id = ?", (model, conversation_id)
-                )
-            if system is not None:
-                db.execute(
-                    "UPDATE conversations SET system = ? WHERE id = ?", (system, conversation_id)
-                )
 
     @_guarded
     def delete(self, conversation_id: int) -> None:

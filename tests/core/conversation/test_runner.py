@@ -211,11 +211,15 @@ class BrokenHistory(MemoryHistory):
         self.fail_finish = fail_finish
 
     async def add_turn(
-        self, conversation_id: int, turn: Turn, parent_id: int | None
+        self,
+        conversation_id: int,
+        turn: Turn,
+        parent_id: int | None,
+        settings: Mapping[str, Any] | None = None,
     ) -> StoredVersion:
         if self.fail_prompt and turn.role is Role.USER:
             raise StoreError("The conversation history could not be saved (disk is full).")
-        return await super().add_turn(conversation_id, turn, parent_id)
+        return await super().add_turn(conversation_id, turn, parent_id, settings)
 
     async def reply_saver(self, message_id: int) -> Any:
         saver = await super().reply_saver(message_id)
@@ -421,3 +425,16 @@ def test_a_new_conversation_takes_over_its_draft(offline_server: FaultyServer) -
     # The draft of "a conversation not started yet" must not come back.
     assert history.new_draft.text == ""
     assert isinstance(prompt.content[0], TextBlock)
+
+
+def test_a_stored_reply_keeps_the_settings_it_was_asked_for_with(
+    offline_server: FaultyServer,
+) -> None:
+    session, history = new_session()
+    finished, _recorder = run(session, ask(session, "hello"), offline_server)
+    assert finished.reply is not None
+    reply_id = session.message_id(finished.reply)
+    assert reply_id is not None
+    assert history.settings[reply_id] == OPTIONS.record()
+    assert history.settings[reply_id]["model"] == "claude-sonnet-4-6"
+    assert history.settings[reply_id]["max_tokens"] == 1024

@@ -187,3 +187,21 @@ def test_a_missing_conversation_does_not_open(
     session = ConversationSession(history)
     assert run(loop, lambda: session.open(12345)) is False
     assert session.conversation_id is None
+
+
+def test_a_reply_s_settings_are_kept_in_the_history_without_secrets(
+    tmp_path: Path, loop: asyncio.AbstractEventLoop
+) -> None:
+    service = HistoryService(tmp_path / "data")
+    session = ConversationSession(service)
+
+    async def work() -> dict[str, Any]:
+        await session.store(session.add_prompt(user_turn("hi")))
+        answer = session.append(reply("hello"))
+        message_id = await session.store(answer, {"max_tokens": 5, "api_key": "sk-ant-x"})
+        return await service.call(lambda store: store.message_settings(message_id))
+
+    try:
+        assert run(loop, work) == {"max_tokens": 5}
+    finally:
+        loop.run_until_complete(service.aclose())
