@@ -179,6 +179,10 @@ _PING = PingEvent()
 
 #: The most content blocks one message may have; the API sends a handful.
 MAX_BLOCKS = 10_000
+# Characters of text, thinking and tool input one reply may stream: far above the
+# largest output any model gives (about half a million characters), and a bound on
+# what a server that never stops can make Iris hold in memory.
+MAX_REPLY_CHARS = 32_000_000
 
 _NAME = re.compile(r"[a-z_]{1,40}")
 
@@ -361,7 +365,7 @@ class MessageAccumulator:
     then each one is appended in constant time, but any order comes out right.
     """
 
-    __slots__ = ("_blocks", "_content", "_order", "finished", "message")
+    __slots__ = ("_blocks", "_chars", "_content", "_order", "finished", "message")
 
     def __init__(self) -> None:
         """Start with an empty message."""
@@ -370,13 +374,15 @@ class MessageAccumulator:
         # The indexes of the blocks in message.content, in the same (sorted) order.
         self._order: list[int] = []
         self._content = self.message.content
+        self._chars = 0  # streamed so far, for MAX_REPLY_CHARS
         self.finished = False
 
     def feed(self, event: StreamEvent) -> None:
         """Apply one event.
 
         Raises:
-            ProtocolError: The event would take the message past :data:`MAX_BLOCKS`.
+            ProtocolError: The event would take the message past :data:`MAX_BLOCKS`
+                blocks or :data:`MAX_REPLY_CHARS` characters.
         """
         if isinstance(event, ContentBlockDeltaEvent):
             self._apply_delta(event)
@@ -413,18 +419,29 @@ class MessageAccumulator:
             self._place(event.index, block)
         if isinstance(delta, TextDelta):
             if isinstance(block, TextBlock):
+                self._count(delta.text)
                 block.append(delta.text)
         elif isinstance(delta, InputJsonDelta):
             if isinstance(block, ToolUseBlock):
+                self._count(delta.partial_json)
                 block.append(delta.partial_json)
         elif isinstance(delta, ThinkingDelta):
             if isinstance(block, ThinkingBlock):
+                self._count(delta.thinking)
                 block.append(delta.thinking)
         elif isinstance(delta, SignatureDelta):
             if isinstance(block, ThinkingBlock):
                 block.signature = delta.signature
         elif isinstance(delta, CitationsDelta) and isinstance(block, TextBlock):
             block.citations.append(delta.citation)
+
+    def _count(self, piece: str) -> None:
+        self._chars += len(piece)
+        if self._chars > MAX_REPLY_CHARS:
+            raise ProtocolError(
+                f"the service sent a reply longer than {MAX_REPLY_CHARS:,} characters, "
+                "the most Iris keeps"
+            )
 
     def _apply_message_delta(self, event: MessageDeltaEvent) -> None:
         message = self.message
@@ -477,6 +494,7 @@ def accumulate(events: list[StreamEvent]) -> Message:
 
 __all__ = [
     "MAX_BLOCKS",
+    "MAX_REPLY_CHARS",
     "CitationsDelta",
     "ContentBlockDeltaEvent",
     "ContentBlockStartEvent",

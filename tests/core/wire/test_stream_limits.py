@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from desktop_app.core.errors import ProtocolError
+from desktop_app.core.wire import events as event_module
 from desktop_app.core.wire.blocks import TextBlock
 from desktop_app.core.wire.events import (
     MAX_BLOCKS,
@@ -184,3 +185,18 @@ def test_content_replaced_from_outside_is_rebuilt_from_the_blocks() -> None:
     acc.message.content = []
     acc.feed(start(1))
     assert [b.to_dict()["text"] for b in acc.message.content] == ["b0", "b1"]
+
+
+def test_a_reply_that_never_ends_is_cut_at_the_size_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(event_module, "MAX_REPLY_CHARS", 1_000)
+    accumulator = MessageAccumulator()
+    accumulator.feed(ContentBlockStartEvent(0, TextBlock()))
+    piece = TextDelta("x" * 100)
+    for _ in range(10):
+        accumulator.feed(ContentBlockDeltaEvent(0, piece))
+    with pytest.raises(ProtocolError, match="longer than 1,000 characters"):
+        accumulator.feed(ContentBlockDeltaEvent(0, piece))
+    # What arrived before the limit is kept.
+    assert accumulator.message.text == "x" * 1_000
