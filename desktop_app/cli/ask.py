@@ -145,6 +145,7 @@ def _ask(
     notes: list[str],
     api_key: str | None,
 ) -> int:
+    from desktop_app.core import logs
     from desktop_app.core.conversation.memory import MemoryHistory
     from desktop_app.core.conversation.model import TurnStatus, user_turn
     from desktop_app.core.conversation.notices import stop_notice
@@ -207,6 +208,7 @@ def _ask(
         task = asyncio.current_task()
         assert task is not None
         running.append(task)
+        logs.attach_loop(asyncio.get_running_loop())
         try:
             return await engine.runner().run(session, turn, engine.options(), on_event)
         finally:

@@ -332,6 +332,8 @@ class ExceptionHooks:
 
     def install(self) -> ExceptionHooks:
         """Take over ``sys.excepthook`` and ``threading.excepthook``; return self."""
+        global _installed
+        _installed = self
         if self._previous_sys is None:
             self._previous_sys = sys.excepthook
             self._previous_thread = threading.excepthook
@@ -346,6 +348,9 @@ class ExceptionHooks:
 
     def uninstall(self) -> None:
         """Give the hooks back to what was there before :meth:`install`."""
+        global _installed
+        if _installed is self:
+            _installed = None
         if self._previous_sys is not None:
             if sys.excepthook == self._sys_hook:
                 sys.excepthook = self._previous_sys
@@ -396,6 +401,18 @@ class ExceptionHooks:
         else:
             # "Task was destroyed but it is pending!" and the like: worth a line, not a notice.
             log.warning("Event loop problem %s", where)
+
+
+_installed: ExceptionHooks | None = None
+
+
+def attach_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Let the installed hooks handle what ``loop`` cannot deliver (none installed: nothing).
+
+    For loops made after the hooks, such as the one ``asyncio.run`` makes for a command.
+    """
+    if _installed is not None:
+        _installed.attach(loop)
 
 
 def _describe_context(context: dict[str, Any]) -> str:

@@ -416,6 +416,33 @@ def test_a_failed_loop_callback_is_logged_without_its_arguments(
     assert told.notices == [installed.notice]
 
 
+def test_a_loop_made_after_the_hooks_can_be_handed_to_them(
+    hooks: tuple[logs.ExceptionHooks, Told], configured: logs.LogSetup
+) -> None:
+    installed, told = hooks
+
+    def fail() -> None:
+        raise LookupError("a command's loop broke")
+
+    async def main() -> None:
+        # As iris ask does for the loop asyncio.run makes.
+        logs.attach_loop(asyncio.get_running_loop())
+        asyncio.get_running_loop().call_soon(fail)
+        await asyncio.sleep(0)  # one loop turn: the callback runs
+
+    asyncio.run(main())
+    assert "LookupError: a command's loop broke" in text_of(configured)
+    assert told.notices == [installed.notice]
+    installed.uninstall()
+    # Once uninstalled, nothing is attached any more.
+    loop = asyncio.new_event_loop()
+    try:
+        logs.attach_loop(loop)
+        assert loop.get_exception_handler() is None
+    finally:
+        loop.close()
+
+
 def test_a_loop_problem_without_an_exception_is_logged_but_not_told(
     hooks: tuple[logs.ExceptionHooks, Told], configured: logs.LogSetup
 ) -> None:
