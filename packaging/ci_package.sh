@@ -35,6 +35,11 @@ for f in usr/bin/iris opt/iris/iris \
          usr/share/icons/hicolor/256x256/apps/io.github.iris_desktop.Iris.png; do
     test -e "$root/$f" || { echo "ci_package: $f missing from the .deb" >&2; exit 1; }
 done
+# The interface icons ship as masks under resources/icons/ui, with their licence.
+for f in icons/ui/copy.png icons/ui/svg/LICENSE; do
+    find "$root/opt/iris" -path "*/resources/$f" | grep -q . \
+        || { echo "ci_package: resources/$f missing from the bundle" >&2; exit 1; }
+done
 if find "$root" -xtype l | grep -q .; then
     echo "ci_package: dangling symlinks in the .deb:" >&2; find "$root" -xtype l >&2; exit 1
 fi

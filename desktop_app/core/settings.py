@@ -47,6 +47,8 @@ SETTINGS_FILE = "settings.json"
 
 _DEFAULT_CUSTOM_RPM: tuple[tuple[str, int], ...] = (("opus", 20), ("sonnet", 50), ("haiku", 100))
 MAX_CUSTOM_RPM = 1_000_000
+#: The range of ``sidebar_width``, in pixels.
+SIDEBAR_WIDTHS = (160, 640)
 #: The range of ``stall_timeout``, in seconds.
 MIN_STALL_TIMEOUT = 10.0
 MAX_STALL_TIMEOUT = 3600.0
@@ -76,6 +78,10 @@ class Settings:
         stall_timeout: Seconds a reply may go without new content (only keep-alive
             traffic, or nothing) before it counts as stalled and is ended, keeping
             what arrived; clamped to ``MIN_STALL_TIMEOUT..MAX_STALL_TIMEOUT``.
+        window_geometry: The window's size, place and state as the window saved them
+            (opaque, base64), or "" for the default.
+        sidebar_visible: Whether the conversation list is shown.
+        sidebar_width: The conversation list's width in pixels.
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -91,6 +97,9 @@ class Settings:
     base_url: str = ""
     api_version: str = "2023-06-01"
     stall_timeout: float = 180.0
+    window_geometry: str = ""
+    sidebar_visible: bool = True
+    sidebar_width: int = 260
 
     @property
     def custom_rpm_map(self) -> dict[str, int]:
@@ -141,6 +150,7 @@ class Settings:
             base_url=base_url,
             api_version=self.api_version.strip() or Settings.api_version,
             stall_timeout=_stall_timeout(self.stall_timeout),
+            sidebar_width=min(max(SIDEBAR_WIDTHS[0], self.sidebar_width), SIDEBAR_WIDTHS[1]),
         )
 
 
@@ -278,6 +288,9 @@ _COERCERS: dict[str, Callable[[object], Any]] = {
     "base_url": _as_str,
     "api_version": _as_str,
     "stall_timeout": _as_float,
+    "window_geometry": _as_str,
+    "sidebar_visible": _as_bool,
+    "sidebar_width": _as_int,
 }
 assert set(_COERCERS) == {f.name for f in dataclasses.fields(Settings)}
 

@@ -19,6 +19,7 @@ from desktop_app.core.conversation.runner import TurnRunner
 from desktop_app.core.engine import DemoServer, Engine
 from desktop_app.core.history.service import HistoryService
 from desktop_app.core.paths import AppPaths
+from desktop_app.ui import notify
 from desktop_app.ui.settings.api_key import ApiKeyState
 from desktop_app.ui.settings.settings_store import SettingsStore
 
@@ -99,10 +100,15 @@ class AppContext(QObject):
         self.engine.set_settings(self.settings.settings)
 
     def _on_key_changed(self) -> None:
-        self.key_known = True
-        if self.api_key.key() == self.engine.api_key:
+        was_known, self.key_known = self.key_known, True
+        key = self.api_key.key()
+        if was_known and key is not None and key != self.engine.api_key and self.demo_requested:
+            # A key given while the demo runs means: talk to Claude now.
+            self.engine.use_demo(False)
+            notify.info("Iris now talks to the Messages API with your key, not the demo.")
+        if key == self.engine.api_key:
             self.mode_changed.emit()  # the key became known, or its source changed
-        self.engine.set_api_key(self.api_key.key())
+        self.engine.set_api_key(key)
 
     async def start(self) -> None:
         """Read the key (keychain access can block) and refresh the model list."""

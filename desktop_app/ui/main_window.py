@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -16,18 +17,17 @@ from PySide6.QtGui import (
     QShortcut,
 )
 from PySide6.QtWidgets import (
-    QDockWidget,
     QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QPushButton,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop_app import __version__
 from desktop_app.core.errors import HistoryFormatError, StoreClosedError, StoreError
 from desktop_app.core.history.io import read_import_file
 from desktop_app.ui import notify
@@ -35,7 +35,8 @@ from desktop_app.ui.app_context import AppContext
 from desktop_app.ui.asyncslot import async_slot
 from desktop_app.ui.chat.chat_panel import ChatPanel
 from desktop_app.ui.history.sidebar import Sidebar
-from desktop_app.ui.settings.settings_pane import SettingsPane
+from desktop_app.ui.notifications import NotificationArea
+from desktop_app.ui.settings.settings_dialog import SettingsDialog
 
 
 class FirstRunBanner(QFrame):
@@ -79,7 +80,12 @@ class FirstRunBanner(QFrame):
 
 
 class MainWindow(QMainWindow):
-    """The Iris main window."""
+    """The Iris main window: conversations on the left, the conversation in the middle.
+
+    Settings open in their own window (Ctrl+,). Messages to the person appear in
+    the notification area above the conversation. The window's size and place, and
+    the conversation list's width and visibility, are remembered.
+    """
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         """Build every pane on ``context``."""
@@ -94,41 +100,29 @@ class MainWindow(QMainWindow):
         self.banner = FirstRunBanner()
         self.banner.demo_chosen.connect(self._on_demo_chosen)
         self.banner.key_chosen.connect(self.show_settings)
+        self.notifications = NotificationArea()
+        self.sidebar = Sidebar(context.history)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(self.chat)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
-        layout.addWidget(self.chat, 1)
+        layout.addWidget(self.notifications)
+        layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
-        self.settings_pane = SettingsPane(context.settings, context.catalog, context.api_key)
-        self.settings_dock = QDockWidget("Settings", self)
-        self.settings_dock.setObjectName("settingsDock")
-        self.settings_dock.setAccessibleName("Settings")
-        self.settings_dock.setWidget(self.settings_pane)
-        self.settings_dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable
-            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        self.settings_dialog = SettingsDialog(
+            context.settings, context.catalog, context.api_key, self
         )
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.settings_dock)
-        self.resizeDocks(
-            [self.settings_dock],
-            [self.settings_pane.sizeHint().width() + 24],
-            Qt.Orientation.Horizontal,
-        )
+        self.settings_pane = self.settings_dialog.pane
 
-        self.sidebar = Sidebar(context.history)
-        self.history_dock = QDockWidget("History", self)
-        self.history_dock.setObjectName("historyDock")
-        self.history_dock.setAccessibleName("History")
-        self.history_dock.setWidget(self.sidebar)
-        self.history_dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable
-            | QDockWidget.DockWidgetFeature.DockWidgetClosable
-        )
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.history_dock)
-        self.resizeDocks([self.history_dock], [240], Qt.Orientation.Horizontal)
         self.sidebar.open_requested.connect(self.chat.show_conversation)
         context.conversations_changed.connect(self.sidebar.refresh)
         self.sidebar.new_requested.connect(self.chat.new_conversation)
@@ -136,13 +130,15 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._build_shortcuts()
-        notify.bridge.shown.connect(self._on_message)
+        notify.bridge.shown.connect(self.notifications.show_message)
         notify.bridge.flush()
         context.rate_limits_updated.connect(self.settings_pane.show_rate_limits)
         context.mode_changed.connect(self._update_mode)
         context.settings.changed.connect(self._on_setting_changed)
         context.catalog_refreshed.connect(self.settings_pane.refresh_models)
+        self.splitter.splitterMoved.connect(self._on_splitter_moved)
         self.chat.image_pane.set_model(context.catalog.get(context.settings.settings.model))
+        self._restore_layout()
         self._update_mode()
         self.chat.prompt.setFocus()
 
@@ -170,16 +166,24 @@ class MainWindow(QMainWindow):
         import_action.triggered.connect(self._on_import_triggered)
         file_menu.addAction(import_action)
         file_menu.addSeparator()
+        settings = QAction("&Settings…", self)
+        settings.setShortcut(QKeySequence("Ctrl+,"))
+        settings.setMenuRole(QAction.MenuRole.PreferencesRole)
+        settings.triggered.connect(self.show_settings)
+        file_menu.addAction(settings)
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
 
         view_menu = self.menuBar().addMenu("&View")
-        settings = QAction("&Settings", self)
-        settings.setShortcut(QKeySequence("Ctrl+,"))
-        settings.triggered.connect(self.show_settings)
-        view_menu.addAction(settings)
+        sidebar = QAction("&Conversations", self)
+        sidebar.setCheckable(True)
+        sidebar.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        sidebar.toggled.connect(self.set_sidebar_visible)
+        view_menu.addAction(sidebar)
+        self.sidebar_action = sidebar
         demo = QAction("Offline &demo", self)
         demo.setCheckable(True)
         demo.toggled.connect(self.context.use_demo)
@@ -192,10 +196,39 @@ class MainWindow(QMainWindow):
         stop.activated.connect(self.chat.stop)
 
     def show_settings(self) -> None:
-        """Show the settings dock and focus its first control."""
-        self.settings_dock.show()
-        self.settings_dock.raise_()
-        self.settings_pane.model_selector.setFocus()
+        """Open the Settings window and put the keyboard on its first control."""
+        self.settings_dialog.show_and_focus()
+
+    def set_sidebar_visible(self, visible: bool) -> None:
+        """Show or hide the conversation list (remembered for the next start)."""
+        self.sidebar.setVisible(visible)
+        if self.sidebar_action.isChecked() != visible:
+            self.sidebar_action.setChecked(visible)
+        if self.context.settings.settings.sidebar_visible != visible:
+            self.context.settings.update(sidebar_visible=visible)
+        if not visible and self.sidebar.isAncestorOf(self.focusWidget()):
+            self.chat.prompt.setFocus()
+
+    def _restore_layout(self) -> None:
+        settings = self.context.settings.settings
+        if settings.window_geometry:
+            with contextlib.suppress(ValueError):
+                self.restoreGeometry(QByteArray(base64.b64decode(settings.window_geometry)))
+        self.splitter.setSizes(
+            [settings.sidebar_width, max(1, self.width() - settings.sidebar_width)]
+        )
+        self.sidebar_action.setChecked(settings.sidebar_visible)
+        self.sidebar.setVisible(settings.sidebar_visible)
+
+    def _on_splitter_moved(self, _position: int, _index: int) -> None:
+        width = self.splitter.sizes()[0]
+        if width > 0:
+            self.context.settings.update(sidebar_width=width)
+
+    def _remember_geometry(self) -> None:
+        geometry = base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii")
+        if geometry != self.context.settings.settings.window_geometry:
+            self.context.settings.update(window_geometry=geometry)
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -210,12 +243,6 @@ class MainWindow(QMainWindow):
         )
         suffix = " — offline demo" if demo else ""
         self.setWindowTitle(f"Iris{suffix}")
-        self.statusBar().showMessage(
-            "Offline demo: replies come from a small server on this computer."
-            if demo
-            else f"Iris {__version__}: connected to the Messages API.",
-            8000,
-        )
 
     def _on_demo_chosen(self) -> None:
         self.context.use_demo(True)
@@ -225,10 +252,6 @@ class MainWindow(QMainWindow):
         if name == "model":
             model = self.context.catalog.get(self.context.settings.settings.model)
             self.chat.image_pane.set_model(model)
-
-    def _on_message(self, message: notify.UserMessage) -> None:
-        prefix = {"error": "⚠ ", "warning": "⚠ ", "info": ""}[message.level.value]
-        self.statusBar().showMessage(prefix + message.text, 10000)
 
     # -- export and import --------------------------------------------------------------------
 
@@ -321,6 +344,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop any reply; the caller's loop then closes the HTTP clients."""
+        self._remember_geometry()
+        self.settings_dialog.close()
         self.chat.stop()
         self.context.settings.flush()
         super().closeEvent(event)

@@ -9,9 +9,12 @@ Where a person reads about something, by how long it matters and what it is abou
 =============== ============================================ ===========================
 channel         for                                          how
 =============== ============================================ ===========================
-transient       a result or problem of an action with no     this bridge: the status
-                lasting place (settings not saved, an        bar shows it for a few
-                import refused, "Exported to …")             seconds
+transient       a result or problem of an action with no     this bridge: the window's
+                lasting place (settings not saved, an        notification area shows
+                import refused, "Exported to …", Undo        it, announces it, and lets
+                after a delete)                              information go after a few
+                                                             seconds; errors stay until
+                                                             dismissed
 per turn        what happened to one request: failed,        the turn's inline notice
                 interrupted, stopped, refused, cut at max    (``MessageWidget.notice``)
                 tokens, a retry countdown                    with Retry/Continue/Remove;
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
@@ -49,11 +53,31 @@ class Level(enum.Enum):
 
 
 @dataclasses.dataclass(frozen=True)
+class Action:
+    """A button offered with a message, such as Undo."""
+
+    label: str
+    run: Callable[[], object]
+
+
+@dataclasses.dataclass(frozen=True)
 class UserMessage:
-    """One message for people: plain language, never a traceback."""
+    """One message for people: plain language, never a traceback.
+
+    Attributes:
+        level: How serious it is.
+        text: What to say.
+        action: A button to offer with it, if any (it closes the message).
+        key: Messages with the same key replace each other (one Undo at a time).
+        timeout: Seconds it stays; None for its level's default (errors, and
+            messages with an action, stay until dismissed).
+    """
 
     level: Level
     text: str
+    action: Action | None = None
+    key: str | None = None
+    timeout: float | None = None
 
 
 class MessageBridge(QObject):
@@ -94,16 +118,34 @@ class MessageBridge(QObject):
 bridge = MessageBridge()
 
 
-def error(text: str) -> None:
-    """Tell the user something failed."""
-    bridge.send(UserMessage(Level.ERROR, text))
+def error(
+    text: str,
+    *,
+    action: Action | None = None,
+    key: str | None = None,
+    timeout: float | None = None,
+) -> None:
+    """Tell the user something failed; it stays until dismissed."""
+    bridge.send(UserMessage(Level.ERROR, text, action, key, timeout))
 
 
-def warning(text: str) -> None:
+def warning(
+    text: str,
+    *,
+    action: Action | None = None,
+    key: str | None = None,
+    timeout: float | None = None,
+) -> None:
     """Warn the user."""
-    bridge.send(UserMessage(Level.WARNING, text))
+    bridge.send(UserMessage(Level.WARNING, text, action, key, timeout))
 
 
-def info(text: str) -> None:
+def info(
+    text: str,
+    *,
+    action: Action | None = None,
+    key: str | None = None,
+    timeout: float | None = None,
+) -> None:
     """Tell the user something worth knowing."""
-    bridge.send(UserMessage(Level.INFO, text))
+    bridge.send(UserMessage(Level.INFO, text, action, key, timeout))

@@ -8,7 +8,9 @@ from typing import Any
 from desktop_app.core.paths import AppPaths
 from desktop_app.ui import notify
 from desktop_app.ui.app_context import AppContext
+from desktop_app.ui.history.sidebar import UNDO_KEY
 from desktop_app.ui.main_window import MainWindow
+from desktop_app.ui.notifications import Notice
 from tests.support.offline import FaultyServer
 
 KEY = "sk-ant-history-ui-test-0987654321"
@@ -39,3 +41,11 @@ class Windows:
         window.close()
         self.loop.run_until_complete(window.aclose())
         self.open.remove(window)
+
+
+def undo_notice(window: MainWindow) -> Notice | None:
+    """The notice offering to undo a delete, if one is shown."""
+    for notice in window.notifications.notices:
+        if notice.message.key == UNDO_KEY and notice.isVisibleTo(window):
+            return notice
+    return None

@@ -16,7 +16,7 @@ from desktop_app.ui.history.conversation_list_model import ConversationRole
 from tests.support.offline import Fault, FaultyServer
 from tests.support.qt import arm, eventually, wait
 from tests.support.qt import send_prompt as send
-from tests.support.windows import KEY, Windows
+from tests.support.windows import KEY, Windows, undo_notice
 
 
 def test_conversation_reopens_after_a_restart(
@@ -105,9 +105,13 @@ def test_delete_and_undo(windows: Windows, qloop: asyncio.AbstractEventLoop) -> 
     sidebar.list_view.setCurrentIndex(sidebar.model.index(0, 0))
     sidebar.delete_button.click()
     eventually(qloop, lambda: sidebar.model.rowCount() == 0)
-    assert sidebar.undo_button.isVisibleTo(sidebar)
+    notice = undo_notice(window)
+    assert notice is not None
+    assert notice.action_button is not None
     assert window.chat.model.rowCount() == 0
-    sidebar.undo_button.click()
+    # The Undo button is reachable from the keyboard.
+    assert notice.action_button.focusPolicy() & Qt.FocusPolicy.TabFocus
+    notice.action_button.click()
     eventually(qloop, lambda: sidebar.model.rowCount() == 1)
     eventually(qloop, lambda: window.chat.model.rowCount() == 2)
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import shiboken6
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListView,
     QPushButton,
@@ -20,6 +19,8 @@ from desktop_app.core.history.store import ConversationSummary, SearchHit
 from desktop_app.ui import notify
 from desktop_app.ui.asyncslot import async_slot
 from desktop_app.ui.history.conversation_list_model import ConversationListModel, ConversationRole
+
+UNDO_KEY = "conversation-deleted"  # one Undo at a time: a newer delete replaces it
 
 
 class Sidebar(QWidget):
@@ -67,18 +68,10 @@ class Sidebar(QWidget):
         self.delete_button = QPushButton("Delete")
         self.delete_button.setObjectName("deleteConversationButton")
         self.delete_button.setAccessibleName("Delete the selected conversation")
-        self.undo_label = QLabel()
-        # Shows a title, which may come from an imported file: never markup.
-        self.undo_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.undo_label.setObjectName("undoDeleteLabel")
-        self.undo_label.setWordWrap(True)
-        self.undo_button = QPushButton("Undo")
-        self.undo_button.setObjectName("undoDeleteButton")
-        self.undo_button.setAccessibleName("Undo delete")
-        self.undo_button.clicked.connect(self._on_undo_clicked)
-        undo_row = QHBoxLayout()
-        undo_row.addWidget(self.undo_label, 1)
-        undo_row.addWidget(self.undo_button)
+        self.delete_button.setEnabled(False)  # until a conversation is selected
+        delete_key = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.list_view)
+        delete_key.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete_key.activated.connect(self._on_delete_clicked)
         self._undo_timer = QTimer(self)
         self._undo_timer.setSingleShot(True)
         self._undo_timer.setInterval(int(UNDO_SECONDS * 1000))
@@ -93,14 +86,13 @@ class Sidebar(QWidget):
         layout.addWidget(self.new_button)
         layout.addWidget(self.search_edit)
         layout.addWidget(self.list_view, 1)
-        layout.addLayout(undo_row)
         layout.addWidget(self.delete_button)
-        self._hide_undo()
 
         self.search_edit.textChanged.connect(lambda _t: self._search_timer.start())
         self.list_view.activated.connect(self._on_activated)
         self.list_view.clicked.connect(self._on_activated)
         self.delete_button.clicked.connect(self._on_delete_clicked)
+        self.list_view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.model.rename_requested.connect(self._on_rename_requested)
 
     # -- loading -------------------------------------------------------------------------------
@@ -149,12 +141,24 @@ class Sidebar(QWidget):
         if conversation_id is not None:
             self.open_requested.emit(int(conversation_id), index.data(ConversationRole.MESSAGE_ID))
 
+    def selected_conversation(self) -> int | None:
+        """The conversation selected in the list, or None (nothing, or a search hit)."""
+        rows = self.list_view.selectionModel().selectedIndexes()
+        if not rows:
+            return None
+        conversation_id = rows[0].data(ConversationRole.ID)
+        return None if conversation_id is None else int(conversation_id)
+
+    def _on_selection_changed(self, *_: object) -> None:
+        self.delete_button.setEnabled(self.selected_conversation() is not None)
+
     @async_slot()
     async def _on_delete_clicked(self) -> None:
-        index = self.list_view.currentIndex()
-        conversation_id = index.data(ConversationRole.ID) if index.isValid() else None
+        # Only ever the conversation selected here: never one that is merely open.
+        conversation_id = self.selected_conversation()
         if conversation_id is None:
             return
+        index = self.list_view.selectionModel().selectedIndexes()[0]
         title = str(index.data(Qt.ItemDataRole.EditRole))
         try:
             await self._history.delete(int(conversation_id))
@@ -162,9 +166,12 @@ class Sidebar(QWidget):
             notify.error(f"The conversation could not be deleted: {exc}")
             return
         replaced, self._deleted = self._deleted, (int(conversation_id), title)
-        self.undo_label.setText(f"Deleted “{title}”.")
-        self.undo_label.show()
-        self.undo_button.show()
+        notify.info(
+            f"Deleted “{title}”.",
+            action=notify.Action("Undo", self._on_undo_clicked),
+            key=UNDO_KEY,
+            timeout=UNDO_SECONDS,
+        )
         self._undo_timer.start()
         if conversation_id == self.current_id:
             self.new_requested.emit()
@@ -173,8 +180,7 @@ class Sidebar(QWidget):
 
     @async_slot()
     async def _on_undo_expired(self) -> None:
-        expired = self._deleted
-        self._hide_undo()
+        expired, self._deleted = self._deleted, None
         if expired is not None:  # too late for Undo: delete it for good
             await self._history.purge_deleted(expired[0])
 
@@ -183,18 +189,14 @@ class Sidebar(QWidget):
         if self._deleted is None:
             return
         conversation_id, _title = self._deleted
+        self._undo_timer.stop()
+        self._deleted = None
         try:
             await self._history.undelete(conversation_id)
         except StoreError as exc:
             notify.error(f"The conversation could not be brought back: {exc}")
             return
-        self._hide_undo()
         self.open_requested.emit(conversation_id, None)
-
-    def _hide_undo(self) -> None:
-        self._deleted = None
-        self.undo_label.hide()
-        self.undo_button.hide()
 
     @async_slot(int, str)
     async def _on_rename_requested(self, conversation_id: int, title: str) -> None:
