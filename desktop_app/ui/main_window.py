@@ -37,6 +37,7 @@ from desktop_app.ui.chat.chat_panel import ChatPanel
 from desktop_app.ui.history.sidebar import Sidebar
 from desktop_app.ui.notifications import NotificationArea
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
+from desktop_app.ui.settings.settings_pane import Page
 
 
 class FirstRunBanner(QFrame):
@@ -99,7 +100,7 @@ class MainWindow(QMainWindow):
         self.chat = ChatPanel(context)
         self.banner = FirstRunBanner()
         self.banner.demo_chosen.connect(self._on_demo_chosen)
-        self.banner.key_chosen.connect(self.show_settings)
+        self.banner.key_chosen.connect(self.show_key_settings)
         self.notifications = NotificationArea()
         self.sidebar = Sidebar(context.history)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
             context.settings, context.catalog, context.api_key, self
         )
         self.settings_pane = self.settings_dialog.pane
+        self.settings_pane.demo_off_requested.connect(lambda: context.use_demo(False))
 
         self.sidebar.open_requested.connect(self.chat.show_conversation)
         context.conversations_changed.connect(self.sidebar.refresh)
@@ -196,8 +198,12 @@ class MainWindow(QMainWindow):
         stop.activated.connect(self.chat.stop)
 
     def show_settings(self) -> None:
-        """Open the Settings window and put the keyboard on its first control."""
-        self.settings_dialog.show_and_focus()
+        """Open the Settings window on the page that needs attention."""
+        self.settings_dialog.open_page()
+
+    def show_key_settings(self) -> None:
+        """Open the Settings window on the API key, ready to type it."""
+        self.settings_dialog.open_page(Page.API_KEY, self.settings_pane.api_key_edit)
 
     def set_sidebar_visible(self, visible: bool) -> None:
         """Show or hide the conversation list (remembered for the next start)."""
@@ -243,6 +249,7 @@ class MainWindow(QMainWindow):
         )
         suffix = " — offline demo" if demo else ""
         self.setWindowTitle(f"Iris{suffix}")
+        self.settings_pane.set_demo_requested(self.context.demo_requested)
 
     def _on_demo_chosen(self) -> None:
         self.context.use_demo(True)

@@ -17,7 +17,7 @@ from desktop_app.core.conversation.model import Turn, user_turn
 from desktop_app.core.conversation.session import ConversationSession
 from desktop_app.core.conversation.usage import conversation_usage, format_usage
 from desktop_app.core.errors import ConfigurationError, StoreError
-from desktop_app.ui import notify
+from desktop_app.ui import appearance, notify
 from desktop_app.ui.asyncslot import async_slot
 from desktop_app.ui.attachments.image_drop_pane import ImageDropPane
 from desktop_app.ui.chat.composer import Composer
@@ -99,6 +99,8 @@ class ChatPanel(QWidget):
         self.runs.turns_replaced.connect(self._on_turns_replaced)
         self.session.versions_changed.connect(self._on_versions_changed)
         self.session.stored.connect(self.conversation_opened.emit)
+        context.settings.changed.connect(self._on_setting_changed)
+        appearance.apply_text_scale(self.view, settings.text_scale)
         self._update_usage()
 
     # -- parts, for the window and for tests -------------------------------------------
@@ -253,6 +255,10 @@ class ChatPanel(QWidget):
     def _on_reply_finished(self, turn: Turn) -> None:
         self._context.publish_rate_limits(self._context.options().model.family)
         self.reply_finished.emit(turn)
+
+    def _on_setting_changed(self, name: str) -> None:
+        if name == "text_scale":
+            appearance.apply_text_scale(self.view, self._context.settings.settings.text_scale)
 
     def _on_turns_replaced(self) -> None:
         """Another path of the same conversation is shown, or a turn was removed."""
