@@ -7,18 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.core.conversation.model import Turn
 from desktop_app.core.conversation.options import ConversationOverrides
 from desktop_app.core.history import schema
 from desktop_app.core.history.store import HistoryStore
-from desktop_app.core.wire.blocks import Role, TextBlock
-from desktop_app.core.wire.message import Message
 
 OWN = ConversationOverrides(model="claude-opus-4-7", system="", max_tokens=900, top_p=0.4)
 
 
 def make_v2(path: Path) -> None:
-    """A history file as Iris wrote it in format 2: one conversation, two messages."""
+    """A history file as Iris wrote it in format 2: one conversation, two messages.
+
+    Written with plain SQL from the format 2 schema, so it stays a format 2 file
+    whatever the store writes today.
+    """
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("BEGIN")
     for statement in schema.SCHEMA_V2:
@@ -28,14 +29,21 @@ def make_v2(path: Path) -> None:
         "INSERT INTO conversations(id, title, created, updated, model, system) "
         "VALUES (1, 'Kestrels', 100.0, 200.0, 'claude-sonnet-4-6', 'Be brief.')"
     )
-    first = schema.insert_message(db, 1, None, Turn(Role.USER, [TextBlock("How fast?")]), 0, "{}")
-    answer = Turn(
-        Role.ASSISTANT,
-        message=Message(model="claude-sonnet-4-6", content=[TextBlock("Quite fast.")]),
-        model="claude-sonnet-4-6",
+    db.execute(
+        "INSERT INTO messages(id, conversation_id, parent_id, role, content_json, text, "
+        "status, created) VALUES (1, 1, NULL, 'user', ?, 'How fast?', 'done', 101.0)",
+        ('[{"type": "text", "text": "How fast?"}]',),
     )
-    second = schema.insert_message(db, 1, first, answer, 0, '{"max_tokens": 100}')
-    db.execute("UPDATE conversations SET active_leaf_id = ? WHERE id = 1", (second,))
+    db.execute(
+        "INSERT INTO messages(id, conversation_id, parent_id, role, message_json, text, "
+        "status, model, settings_json, created) VALUES (2, 1, 1, 'assistant', ?, "
+        "'Quite fast.', 'done', 'claude-sonnet-4-6', '{\"max_tokens\": 100}', 102.0)",
+        (
+            '{"role": "assistant", "model": "claude-sonnet-4-6", '
+            '"content": [{"type": "text", "text": "Quite fast."}], "stop_reason": "end_turn"}',
+        ),
+    )
+    db.execute("UPDATE conversations SET active_leaf_id = 2 WHERE id = 1")
     db.execute("COMMIT")
     db.close()
 
