@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QCheckBox, QWidget
 
 from desktop_app.core.catalog import Catalog
@@ -15,6 +15,7 @@ from desktop_app.ui.settings.conversation_settings import (
     ConversationSettingsDialog,
     overrides_summary,
 )
+from tests.support.qt import eventually
 from tests.support.qt import send_prompt as send
 from tests.support.windows import Windows
 
@@ -275,3 +276,26 @@ def test_overrides_summary() -> None:
     assert overrides_summary(EVERYTHING) == (
         "Own model, system prompt, max tokens, temperature, top P"
     )
+
+
+def test_the_button_and_the_usage_fit_a_640_pixel_window(
+    windows: Windows, qloop: asyncio.AbstractEventLoop
+) -> None:
+    window = windows.start()
+    send(window, qloop, "a reply, so the usage line is long")
+    dialog = own_settings(window)
+    dialog.model_default.setChecked(False)
+    dialog.close()
+    chat = window.chat
+    chat.usage_label.setText(
+        "Conversation: in 123,456 · out 654,321 · cache write 12,345 · cache read 99,999"
+    )
+    assert window.minimumSizeHint().width() <= 640
+    window.resize(640, 560)
+    eventually(qloop, lambda: window.width() == 640)
+    for part in (chat.usage_label, chat.settings_button):
+        place = QRect(part.mapTo(chat, QPoint(0, 0)), part.size())
+        assert chat.rect().contains(place), part.objectName()
+    assert chat.settings_button.width() >= chat.settings_button.sizeHint().width()
+    label = chat.usage_label
+    assert label.height() >= label.heightForWidth(label.width())

@@ -77,6 +77,8 @@ class ChatPanel(QWidget):
         self.usage_label.setObjectName("conversationUsageLabel")
         self.usage_label.setAccessibleName("Conversation token usage")
         self.usage_label.setTextFormat(Qt.TextFormat.PlainText)
+        # It wraps rather than widen the window: the settings button shares its row.
+        self.usage_label.setWordWrap(True)
         self.settings_button = QToolButton()
         self.settings_button.setObjectName("conversationSettingsButton")
         self.settings_button.setAccessibleName("Conversation settings")
