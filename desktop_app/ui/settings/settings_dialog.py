@@ -68,7 +68,3 @@ class SettingsDialog(QDialog):
         self.raise_()
         self.activateWindow()
         (focus or self.pane.page_list).setFocus()
-
-    def show_and_focus(self, focus: QWidget | None = None) -> None:
-        """Show the dialog in front on the page that needs attention."""
-        self.open_page(focus=focus)
