@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from desktop_app.core.api.ratelimit import RateLimiter, RateLimitSnapshot
 from desktop_app.core.catalog import Catalog, Tier, custom_tier
-from desktop_app.core.conversation.options import RequestOptions
+from desktop_app.core.conversation.options import ConversationOverrides, RequestOptions
 from desktop_app.core.conversation.ports import ToolExecutor
 from desktop_app.core.conversation.runner import DEFAULT_MAX_ROUNDS, TurnRunner
 from desktop_app.core.errors import APIError, ConfigurationError
@@ -146,9 +146,9 @@ class Engine:
 
     # -- building blocks -----------------------------------------------------------------
 
-    def options(self) -> RequestOptions:
-        """The request options the current settings describe."""
-        return RequestOptions.from_settings(self.settings, self.catalog)
+    def options(self, overrides: ConversationOverrides | None = None) -> RequestOptions:
+        """The request options the current settings describe, with a conversation's overrides."""
+        return RequestOptions.from_settings(self.settings, self.catalog, overrides)
 
     def runner(
         self, tools: ToolExecutor | None = None, max_rounds: int = DEFAULT_MAX_ROUNDS

@@ -52,6 +52,8 @@ SIDEBAR_WIDTHS = (160, 640)
 #: The range of ``stall_timeout``, in seconds.
 MIN_STALL_TIMEOUT = 10.0
 MAX_STALL_TIMEOUT = 3600.0
+#: The range of ``text_scale``: from a little smaller than the system's text to twice it.
+TEXT_SCALES = (0.8, 2.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +84,8 @@ class Settings:
             (opaque, base64), or "" for the default.
         sidebar_visible: Whether the conversation list is shown.
         sidebar_width: The conversation list's width in pixels.
+        text_scale: How large the conversation's text is, as a factor of the
+            system's text size; clamped to ``TEXT_SCALES``.
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -100,6 +104,7 @@ class Settings:
     window_geometry: str = ""
     sidebar_visible: bool = True
     sidebar_width: int = 260
+    text_scale: float = 1.0
 
     @property
     def custom_rpm_map(self) -> dict[str, int]:
@@ -151,7 +156,14 @@ class Settings:
             api_version=self.api_version.strip() or Settings.api_version,
             stall_timeout=_stall_timeout(self.stall_timeout),
             sidebar_width=min(max(SIDEBAR_WIDTHS[0], self.sidebar_width), SIDEBAR_WIDTHS[1]),
+            text_scale=_text_scale(self.text_scale),
         )
+
+
+def _text_scale(value: float) -> float:
+    if math.isnan(value):
+        return Settings.text_scale
+    return min(max(TEXT_SCALES[0], value), TEXT_SCALES[1])
 
 
 def _stall_timeout(value: float) -> float:
@@ -291,6 +303,7 @@ _COERCERS: dict[str, Callable[[object], Any]] = {
     "window_geometry": _as_str,
     "sidebar_visible": _as_bool,
     "sidebar_width": _as_int,
+    "text_scale": _as_float,
 }
 assert set(_COERCERS) == {f.name for f in dataclasses.fields(Settings)}
 

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop_app.core.api.ratelimit import RateLimiter
 from desktop_app.core.catalog import Catalog
-from desktop_app.core.conversation.options import RequestOptions
+from desktop_app.core.conversation.options import ConversationOverrides, RequestOptions
 from desktop_app.core.conversation.runner import TurnRunner
 from desktop_app.core.engine import DemoServer, Engine
 from desktop_app.core.history.service import HistoryService
@@ -140,9 +140,9 @@ class AppContext(QObject):
         """A runner for the current key and settings."""
         return self.engine.runner()
 
-    def options(self) -> RequestOptions:
-        """The request options the current settings describe."""
-        return self.engine.options()
+    def options(self, overrides: ConversationOverrides | None = None) -> RequestOptions:
+        """The request options the current settings describe, with a conversation's overrides."""
+        return self.engine.options(overrides)
 
     def publish_rate_limits(self, family: str) -> None:
         """Emit the limiter's latest figures for ``family``."""

@@ -36,7 +36,9 @@ from desktop_app.ui.asyncslot import async_slot
 from desktop_app.ui.chat.chat_panel import ChatPanel
 from desktop_app.ui.history.sidebar import Sidebar
 from desktop_app.ui.notifications import NotificationArea
+from desktop_app.ui.settings.conversation_settings import ConversationSettingsDialog
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
+from desktop_app.ui.settings.settings_pane import Page
 
 
 class FirstRunBanner(QFrame):
@@ -99,7 +101,7 @@ class MainWindow(QMainWindow):
         self.chat = ChatPanel(context)
         self.banner = FirstRunBanner()
         self.banner.demo_chosen.connect(self._on_demo_chosen)
-        self.banner.key_chosen.connect(self.show_settings)
+        self.banner.key_chosen.connect(self.show_key_settings)
         self.notifications = NotificationArea()
         self.sidebar = Sidebar(context.history)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -122,6 +124,11 @@ class MainWindow(QMainWindow):
             context.settings, context.catalog, context.api_key, self
         )
         self.settings_pane = self.settings_dialog.pane
+        self.settings_pane.demo_off_requested.connect(lambda: context.use_demo(False))
+        self.conversation_settings = ConversationSettingsDialog(
+            self.chat.session, context.settings, context.catalog, self
+        )
+        self.chat.conversation_settings_requested.connect(self.show_conversation_settings)
 
         self.sidebar.open_requested.connect(self.chat.show_conversation)
         context.conversations_changed.connect(self.sidebar.refresh)
@@ -134,10 +141,9 @@ class MainWindow(QMainWindow):
         notify.bridge.flush()
         context.rate_limits_updated.connect(self.settings_pane.show_rate_limits)
         context.mode_changed.connect(self._update_mode)
-        context.settings.changed.connect(self._on_setting_changed)
         context.catalog_refreshed.connect(self.settings_pane.refresh_models)
+        context.catalog_refreshed.connect(self.conversation_settings.refresh_models)
         self.splitter.splitterMoved.connect(self._on_splitter_moved)
-        self.chat.image_pane.set_model(context.catalog.get(context.settings.settings.model))
         self._restore_layout()
         self._update_mode()
         self.chat.prompt.setFocus()
@@ -190,14 +196,30 @@ class MainWindow(QMainWindow):
         view_menu.addAction(demo)
         self._demo_action = demo
 
+        conversation_menu = self.menuBar().addMenu("&Conversation")
+        own = QAction("Conversation &settings…", self)
+        # Shift+, types "<" on many keyboards, so that spelling is bound too.
+        own.setShortcuts([QKeySequence("Ctrl+Shift+,"), QKeySequence("Ctrl+Shift+<")])
+        own.triggered.connect(self.show_conversation_settings)
+        conversation_menu.addAction(own)
+        self.conversation_settings_action = own
+
     def _build_shortcuts(self) -> None:
         stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         stop.setContext(Qt.ShortcutContext.WindowShortcut)
         stop.activated.connect(self.chat.stop)
 
     def show_settings(self) -> None:
-        """Open the Settings window and put the keyboard on its first control."""
-        self.settings_dialog.show_and_focus()
+        """Open the Settings window on the page that needs attention."""
+        self.settings_dialog.open_page()
+
+    def show_key_settings(self) -> None:
+        """Open the Settings window on the API key, ready to type it."""
+        self.settings_dialog.open_page(Page.API_KEY, self.settings_pane.api_key_edit)
+
+    def show_conversation_settings(self) -> None:
+        """Open the settings of the conversation shown."""
+        self.conversation_settings.open_for_conversation()
 
     def set_sidebar_visible(self, visible: bool) -> None:
         """Show or hide the conversation list (remembered for the next start)."""
@@ -243,15 +265,11 @@ class MainWindow(QMainWindow):
         )
         suffix = " — offline demo" if demo else ""
         self.setWindowTitle(f"Iris{suffix}")
+        self.settings_pane.set_demo_requested(self.context.demo_requested)
 
     def _on_demo_chosen(self) -> None:
         self.context.use_demo(True)
         self.chat.prompt.setFocus()
-
-    def _on_setting_changed(self, name: str) -> None:
-        if name == "model":
-            model = self.context.catalog.get(self.context.settings.settings.model)
-            self.chat.image_pane.set_model(model)
 
     # -- export and import --------------------------------------------------------------------
 
@@ -346,6 +364,7 @@ class MainWindow(QMainWindow):
         """Stop any reply; the caller's loop then closes the HTTP clients."""
         self._remember_geometry()
         self.settings_dialog.close()
+        self.conversation_settings.close()
         self.chat.stop()
         self.context.settings.flush()
         super().closeEvent(event)

@@ -18,6 +18,7 @@ from desktop_app.core.settings import (
     MIN_STALL_TIMEOUT,
     SCHEMA_VERSION,
     SETTINGS_FILE,
+    TEXT_SCALES,
     Settings,
     base_url_problem,
     is_valid_base_url,
@@ -178,6 +179,35 @@ def test_stall_timeout_is_saved_and_loaded(tmp_path: Path) -> None:
     report = read_settings(tmp_path)
     assert (report.settings.stall_timeout, report.settings.max_tokens) == (180.0, 7)
     assert report.rejected == ("stall_timeout",)
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        (1.0, 1.0),
+        (1.25, 1.25),
+        (0.1, TEXT_SCALES[0]),
+        (-3, TEXT_SCALES[0]),
+        (9, TEXT_SCALES[1]),
+        (float("inf"), TEXT_SCALES[1]),
+        (float("nan"), 1.0),
+    ],
+)
+def test_text_scale_is_clamped_into_its_range(value: float, kept: float) -> None:
+    assert Settings().with_changes(text_scale=value).text_scale == kept
+
+
+def test_text_scale_is_saved_and_a_bad_one_is_dropped(tmp_path: Path) -> None:
+    assert Settings().text_scale == 1.0
+    save_settings(tmp_path, Settings().with_changes(text_scale=1.5))
+    assert json.loads((tmp_path / SETTINGS_FILE).read_text())["text_scale"] == 1.5
+    assert load_settings(tmp_path).text_scale == 1.5
+    _write(tmp_path, {"schema_version": 1, "text_scale": "huge", "max_tokens": 7})
+    report = read_settings(tmp_path)
+    assert (report.settings.text_scale, report.settings.max_tokens) == (1.0, 7)
+    assert report.rejected == ("text_scale",)
+    _write(tmp_path, {"schema_version": 1, "text_scale": 40})
+    assert load_settings(tmp_path).text_scale == TEXT_SCALES[1]
 
 
 def test_base_url_is_trimmed() -> None:

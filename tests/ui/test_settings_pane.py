@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QLabel,
     QLineEdit,
+    QListWidget,
     QPlainTextEdit,
     QSpinBox,
     QWidget,
@@ -43,7 +44,12 @@ from desktop_app.ui import notify
 from desktop_app.ui.app_context import AppContext
 from desktop_app.ui.settings import settings_store
 from desktop_app.ui.settings.api_key import ApiKeyState
-from desktop_app.ui.settings.settings_pane import SettingsPane
+from desktop_app.ui.settings.api_key_section import (
+    ENVIRONMENT_NOTE,
+    NO_KEYCHAIN_NOTE,
+    STILL_DEMO_NOTE,
+)
+from desktop_app.ui.settings.settings_pane import Page, SettingsPane
 from desktop_app.ui.settings.settings_store import SettingsStore
 from tests.conftest import MemoryKeyring
 from tests.support.offline import FaultyServer
@@ -54,6 +60,7 @@ KEYCHAIN_ENTRY = (secrets.SERVICE, secrets.USERNAME)
 
 # objectName -> widget type; every one also needs an accessible name.
 CONTROLS: dict[str, type[QWidget]] = {
+    "settingsPageList": QListWidget,
     "modelSelector": QComboBox,
     "tierSelector": QComboBox,
     "customRpmOpus": QSpinBox,
@@ -73,6 +80,8 @@ CONTROLS: dict[str, type[QWidget]] = {
     "saveKeyButton": QAbstractButton,
     "sessionKeyButton": QAbstractButton,
     "forgetKeyButton": QAbstractButton,
+    "leaveDemoButton": QAbstractButton,
+    "textScaleSelector": QComboBox,
     "modelInfoLabel": QLabel,
     "rateLimitLabel": QLabel,
     "keyStatusLabel": QLabel,
@@ -93,8 +102,38 @@ LABELLED = [
     "baseUrlEdit",
     "stallTimeoutSpin",
     "apiKeyEdit",
+    "textScaleSelector",
 ]
-TAB_ORDER = [name for name in CONTROLS if not name.endswith("Label")]
+# Each page's controls, top to bottom; Tab reaches them after the list of pages.
+PAGE_TAB_ORDER: dict[Page, list[str]] = {
+    Page.API_KEY: [
+        "apiKeyEdit",
+        "saveKeyButton",
+        "sessionKeyButton",
+        "forgetKeyButton",
+        "leaveDemoButton",
+        "baseUrlEdit",
+        "stallTimeoutSpin",
+    ],
+    Page.MODELS: [
+        "modelSelector",
+        "tierSelector",
+        "customRpmOpus",
+        "customRpmSonnet",
+        "customRpmHaiku",
+    ],
+    Page.REQUESTS: [
+        "maxTokensSpin",
+        "temperatureCheck",
+        "temperatureSpin",
+        "topPCheck",
+        "topPSpin",
+        "stopSequencesEdit",
+        "systemPromptEdit",
+        "promptCachingCheck",
+    ],
+    Page.APPEARANCE: ["textScaleSelector"],
+}
 
 
 @pytest.fixture
@@ -171,7 +210,17 @@ def test_controls_have_stable_names_accessible_names_and_labels(pane: SettingsPa
     assert child(pane, "apiKeyEdit").echoMode() == QLineEdit.EchoMode.Password
 
 
-def test_tab_reaches_every_control_in_order(
+def test_every_control_is_on_exactly_one_page(pane: SettingsPane) -> None:
+    names = [name for names in PAGE_TAB_ORDER.values() for name in names]
+    assert sorted(names) == sorted(
+        n for n, kind in CONTROLS.items() if kind is not QLabel and n != "settingsPageList"
+    )
+    for page, names in PAGE_TAB_ORDER.items():
+        for name in names:
+            assert pane.page(page).isAncestorOf(child(pane, name)), name
+
+
+def test_tab_goes_from_the_list_through_the_shown_page_top_to_bottom(
     pane: SettingsPane, qtbot: QtBot, key_state: ApiKeyState
 ) -> None:
     # Show everything that can be hidden or disabled, so every control takes part.
@@ -179,20 +228,54 @@ def test_tab_reaches_every_control_in_order(
     pane.temperature_check.setChecked(True)
     pane.top_p_check.setChecked(True)
     key_state.use_for_session("sk-ant-session")  # enables Forget
+    pane.set_demo_requested(True)  # with a key: offers to leave the demo
     qtbot.keyClicks(pane.api_key_edit, "x")
     pane.session_key_button.show()  # normally only without a keychain
-    expected = {w for w in pane.findChildren(QWidget) if focusable(w, pane)}
-    assert {child(pane, name) for name in TAB_ORDER} == expected
+    for page, names in PAGE_TAB_ORDER.items():
+        pane.show_page(page)
+        assert pane.pages.currentWidget() is pane.page(page)
+        expected = {w for w in pane.findChildren(QWidget) if focusable(w, pane)}
+        # Only the list and the shown page's controls take part; hidden pages do not.
+        assert {child(pane, name) for name in ["settingsPageList", *names]} == expected
 
-    start = pane.model_selector
-    visited: list[QWidget] = [start]
-    widget: QWidget | None = start.nextInFocusChain()
-    while widget is not None and widget is not start and len(visited) < 500:
-        if focusable(widget, pane):
-            visited.append(widget)
-        widget = widget.nextInFocusChain()
-    assert set(visited) == expected
-    assert [w.objectName() for w in visited] == TAB_ORDER
+        start = pane.page_list
+        visited: list[QWidget] = [start]
+        widget: QWidget | None = start.nextInFocusChain()
+        while widget is not None and widget is not start and len(visited) < 500:
+            if focusable(widget, pane):
+                visited.append(widget)
+            widget = widget.nextInFocusChain()
+        assert [w.objectName() for w in visited] == ["settingsPageList", *names], page
+
+
+def page_of(pane: SettingsPane) -> Page:
+    return pane.current_page
+
+
+def test_the_list_of_pages_switches_pages(pane: SettingsPane, qtbot: QtBot) -> None:
+    titles = [pane.page_list.item(i).text() for i in range(pane.page_list.count())]
+    assert titles == [
+        "API key and connection",
+        "Models and rate limits",
+        "Request defaults",
+        "Appearance",
+    ]
+    assert page_of(pane) is Page.MODELS
+    pane.page_list.setFocus()
+    qtbot.keyClick(pane.page_list, Qt.Key.Key_Down)
+    assert page_of(pane) is Page.REQUESTS
+    assert pane.request_page.isVisibleTo(pane)
+    assert not pane.model_page.isVisibleTo(pane)
+    qtbot.keyClick(pane.page_list, Qt.Key.Key_Home)
+    assert page_of(pane) is Page.API_KEY
+    assert pane.api_key_edit.isVisibleTo(pane)
+    # Ctrl+Page Down moves on from anywhere in the pane, round to the first page.
+    pane.show_page(Page.APPEARANCE)
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    qtbot.keyClick(pane.text_scale_selector, Qt.Key.Key_PageDown, ctrl)
+    assert page_of(pane) is Page.API_KEY
+    qtbot.keyClick(pane.page_list, Qt.Key.Key_PageUp, ctrl)
+    assert page_of(pane) is Page.APPEARANCE
 
 
 def test_system_prompt_tab_moves_focus(
@@ -362,6 +445,7 @@ def test_parse_stop_sequences(text: str, sequences: tuple[str, ...]) -> None:
 def test_base_url_invalid_is_not_saved(
     pane: SettingsPane, qtbot: QtBot, store: SettingsStore
 ) -> None:
+    pane.show_page(Page.API_KEY)
     edit = pane.base_url_edit
     message = child(pane, "baseUrlMessage")
     assert edit.placeholderText() == "https://api.anthropic.com"
@@ -379,6 +463,7 @@ def test_base_url_invalid_is_not_saved(
 def test_plain_http_base_url_elsewhere_is_refused_with_its_reason(
     pane: SettingsPane, qtbot: QtBot, store: SettingsStore
 ) -> None:
+    pane.show_page(Page.API_KEY)
     edit = pane.base_url_edit
     message = child(pane, "baseUrlMessage")
     qtbot.keyClicks(edit, "http://gateway.example.com")
@@ -673,11 +758,16 @@ def test_key_saved_to_keychain_and_never_to_disk(
     store: SettingsStore,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    pane.show_page(Page.API_KEY)
     status = child(pane, "keyStatusLabel")
     assert status.text() == "No key: Iris runs the offline demo"
     assert not pane.save_key_button.isEnabled()
     assert not pane.forget_key_button.isEnabled()
+    assert pane.api_key_edit.isVisibleTo(pane)
     assert not pane.session_key_button.isVisibleTo(pane)
+    # A keychain is there and the key is ours: nothing needs explaining.
+    assert not child(pane, "keyNoteLabel").isVisibleTo(pane)
+    assert not child(pane, "demoNoteLabel").isVisibleTo(pane)
 
     qtbot.keyClicks(pane.api_key_edit, KEY)
     assert pane.save_key_button.isEnabled()
@@ -759,18 +849,26 @@ def test_keychain_unavailable_offers_session_only(
         raise KeychainUnavailableError("No system keychain is available.")
 
     monkeypatch.setattr(secrets, "store_api_key", no_keychain)
+    pane.show_page(Page.API_KEY)
     status = child(pane, "keyStatusLabel")
+    note = child(pane, "keyNoteLabel")
+    assert not note.isVisibleTo(pane)
     qtbot.keyClicks(pane.api_key_edit, KEY)
     qtbot.mouseClick(pane.save_key_button, Qt.MouseButton.LeftButton)
 
     assert not memory_keyring.passwords
     assert key_state.key() is None
     assert not key_state.keychain_available
-    assert status.text() == (
-        "No system keychain is available here: the key will be kept for this session only"
-    )
+    assert status.text() == "No key: Iris runs the offline demo"
     assert [m.level for m in shown] == [notify.Level.WARNING]
     assert "keychain" in shown[0].text
+    # Said where the key is typed too, in plain text, not only in the passing notice.
+    assert note.isVisibleTo(pane)
+    assert note.text() == NO_KEYCHAIN_NOTE
+    assert note.textFormat() is Qt.TextFormat.PlainText
+    assert note.accessibleName() == NO_KEYCHAIN_NOTE
+    assert NO_KEYCHAIN_NOTE in pane.api_key_edit.accessibleDescription()
+    assert KEY not in note.text()
     assert pane.session_key_button.isVisibleTo(pane)
     assert pane.api_key_edit.text() == KEY  # still there for the session button
 
@@ -799,7 +897,9 @@ def test_no_keychain_at_start_shows_session_option(
     pane = SettingsPane(store, catalog, state)
     qtbot.addWidget(pane)
     pane.show()
-    assert child(pane, "keyStatusLabel").text().startswith("No system keychain is available here")
+    pane.show_page(Page.API_KEY)
+    assert child(pane, "keyNoteLabel").text() == NO_KEYCHAIN_NOTE
+    assert child(pane, "keyNoteLabel").isVisibleTo(pane)
     assert pane.session_key_button.isVisibleTo(pane)
     assert not pane.session_key_button.isEnabled()  # until a key is typed
     qtbot.keyClicks(pane.api_key_edit, KEY)
@@ -821,7 +921,11 @@ def test_environment_key_is_shown(
     assert (state.key(), state.source) == (KEY, "environment")
     pane = SettingsPane(store, catalog, state)
     qtbot.addWidget(pane)
+    pane.show()
+    pane.show_page(Page.API_KEY)
     assert child(pane, "keyStatusLabel").text() == "Using ANTHROPIC_API_KEY from the environment"
+    assert child(pane, "keyNoteLabel").text() == ENVIRONMENT_NOTE
+    assert child(pane, "keyNoteLabel").isVisibleTo(pane)
 
     # Saving another key stores it, but the environment still wins, and the user is told.
     qtbot.keyClicks(pane.api_key_edit, "sk-ant-other")
@@ -830,3 +934,28 @@ def test_environment_key_is_shown(
     assert (state.key(), state.source) == (KEY, "environment")
     assert "ANTHROPIC_API_KEY" in shown[-1].text
     assert KEY not in shown[-1].text
+
+
+def test_still_in_the_demo_with_a_key_is_explained_by_the_key_and_can_be_left(
+    pane: SettingsPane, qtbot: QtBot, key_state: ApiKeyState
+) -> None:
+    pane.show_page(Page.API_KEY)
+    note = child(pane, "demoNoteLabel")
+    leave = pane.leave_demo_button
+    pane.set_demo_requested(True)
+    # No key: the status already says the demo runs; there is nothing to leave for.
+    assert not note.isVisibleTo(pane)
+    assert not leave.isVisibleTo(pane)
+    key_state.use_for_session(KEY)
+    assert note.isVisibleTo(pane)
+    assert note.text() == STILL_DEMO_NOTE
+    assert note.textFormat() is Qt.TextFormat.PlainText
+    assert note.accessibleName() == STILL_DEMO_NOTE
+    assert STILL_DEMO_NOTE in pane.api_key_edit.accessibleDescription()
+    assert leave.isVisibleTo(pane)
+    with qtbot.waitSignal(pane.demo_off_requested, timeout=1000):
+        leave.click()
+    pane.set_demo_requested(False)
+    assert not note.isVisibleTo(pane)
+    assert not leave.isVisibleTo(pane)
+    assert pane.api_key_edit.accessibleDescription() == ""

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 
 from desktop_app.ui import notify
 from desktop_app.ui.notifications import NotificationArea
+from desktop_app.ui.settings.settings_pane import Page
 from tests.support.qt import eventually
 from tests.support.qt import send_prompt as send
 from tests.support.windows import Windows, undo_notice
@@ -82,9 +83,10 @@ def test_settings_open_in_their_own_window_with_ctrl_comma(windows: Windows, qtb
     qtbot.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
     assert window.settings_dialog.isVisible()
     assert window.settings_dialog.isWindow()
-    # The keyboard goes to its first control (in its window: the test platform
-    # may not activate windows).
-    assert window.settings_dialog.focusWidget() is window.settings_pane.model_selector
+    # A key is set, so it opens on the models; the keyboard goes to the list of
+    # pages (in its window: the test platform may not activate windows).
+    assert window.settings_pane.current_page is Page.MODELS
+    assert window.settings_dialog.focusWidget() is window.settings_pane.page_list
 
 
 def test_the_conversation_list_hides_and_the_window_remembers_its_layout(

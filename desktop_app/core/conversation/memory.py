@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
+from desktop_app.core.conversation.options import ConversationOverrides
 from desktop_app.core.conversation.ports import (
     Draft,
     LoadedConversation,
@@ -38,6 +39,7 @@ class _Conversation:
     leaf: int | None = None
     roots: list[int] = dataclasses.field(default_factory=list)
     draft: Draft = dataclasses.field(default_factory=lambda: Draft("", []))
+    overrides: ConversationOverrides = dataclasses.field(default_factory=ConversationOverrides)
 
 
 class MemorySaver:
@@ -117,10 +119,19 @@ class MemoryHistory:
             stack.extend(self.nodes[node_id].children)
         return best
 
-    async def create_conversation(self, *, title: str, model: str, system: str) -> int:
+    async def create_conversation(
+        self,
+        *,
+        title: str,
+        model: str,
+        system: str,
+        overrides: ConversationOverrides | None = None,
+    ) -> int:
         """Start a conversation; it takes over the new-conversation draft."""
         conversation_id = self._id()
-        self.conversations[conversation_id] = _Conversation(title, model, system)
+        self.conversations[conversation_id] = _Conversation(
+            title, model, system, overrides=overrides or ConversationOverrides()
+        )
         self.new_draft = Draft("", [])
         self.last_conversation = conversation_id
         return conversation_id
@@ -141,6 +152,12 @@ class MemoryHistory:
         siblings.append(message_id)
         conversation.leaf = message_id
         return StoredVersion(message_id, len(siblings), len(siblings))
+
+    async def set_overrides(self, conversation_id: int, overrides: ConversationOverrides) -> None:
+        """Keep a conversation's own settings (nothing happens for one that is gone)."""
+        conversation = self.conversations.get(conversation_id)
+        if conversation is not None:
+            conversation.overrides = overrides
 
     async def update_turn(self, message_id: int, turn: Turn) -> None:
         """Keep a copy of the turn's current state."""
@@ -183,7 +200,9 @@ class MemoryHistory:
             path.append(LoadedTurn(stored, node_id, siblings.index(node_id) + 1, len(siblings)))
             node_id = node.parent
         path.reverse()
-        return LoadedConversation(conversation_id, conversation.title, path)
+        return LoadedConversation(
+            conversation_id, conversation.title, path, conversation.overrides
+        )
 
     async def switch_version(self, message_id: int, step: int) -> bool:
         """Make a sibling of ``message_id`` active."""

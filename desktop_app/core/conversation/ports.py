@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
+from desktop_app.core.conversation.options import ConversationOverrides
 from desktop_app.core.wire.blocks import ContentBlock, ToolResultBlock, ToolUseBlock
 from desktop_app.core.wire.message import Message
 
@@ -33,11 +34,12 @@ class LoadedTurn(NamedTuple):
 
 
 class LoadedConversation(NamedTuple):
-    """A stored conversation's title and active path, oldest first."""
+    """A stored conversation's title, active path (oldest first) and own settings."""
 
     conversation_id: int
     title: str
     path: list[LoadedTurn]
+    overrides: ConversationOverrides = ConversationOverrides()
 
 
 class Draft(NamedTuple):
@@ -73,8 +75,22 @@ class HistoryPort(Protocol):
     Every method may raise :class:`~desktop_app.core.errors.StoreError`.
     """
 
-    async def create_conversation(self, *, title: str, model: str, system: str) -> int:
-        """Start a stored conversation; it takes over the unsent new-conversation draft."""
+    async def create_conversation(
+        self,
+        *,
+        title: str,
+        model: str,
+        system: str,
+        overrides: ConversationOverrides | None = None,
+    ) -> int:
+        """Start a stored conversation; it takes over the unsent new-conversation draft.
+
+        ``model`` and ``system`` record what it started with; ``overrides`` are
+        the settings it asks for differently from the global ones.
+        """
+
+    async def set_overrides(self, conversation_id: int, overrides: ConversationOverrides) -> None:
+        """Keep the settings a stored conversation asks for differently from the global ones."""
 
     async def add_turn(
         self,

@@ -11,14 +11,20 @@ everything after it from the screen and appends the new prompt in its place,
 which stores it as a sibling (a new version); regenerating removes the reply and
 asks again, which stores the new reply as the old one's sibling. The old branch
 stays stored and can be shown again with :meth:`switch_version`.
+
+A conversation may ask for some settings differently from the global ones
+(:attr:`ConversationSession.overrides`: model, system prompt, max tokens,
+temperature, top P). They are stored with it and come back when it is opened;
+a new conversation starts with none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
 from desktop_app.core.conversation.model import Conversation, Turn, TurnStatus, title_from
+from desktop_app.core.conversation.options import ConversationOverrides
 from desktop_app.core.conversation.ports import Draft, HistoryPort, ReplySaver
 from desktop_app.core.observable import Event
 from desktop_app.core.wire.blocks import ContentBlock, Role, TextBlock
@@ -40,6 +46,7 @@ class ConversationSession:
         changed(turn): A turn changed: text streamed in, status, error, usage.
         versions_changed(turn): The turn's version figures changed.
         stored(conversation_id): The conversation got its stored id (first message saved).
+        overrides_changed(): :attr:`overrides` changed (set, or another conversation shown).
     """
 
     def __init__(self, history: HistoryPort) -> None:
@@ -53,11 +60,13 @@ class ConversationSession:
         self.changed: Event[[Turn]] = Event()
         self.versions_changed: Event[[Turn]] = Event()
         self.stored: Event[[int]] = Event()
+        self.overrides_changed: Event[[]] = Event()
         self.history = history
         self.conversation = Conversation()
         self.conversation_id: int | None = None
         self.model = ""
         self.system = ""
+        self.overrides = ConversationOverrides()
         self._message_ids: dict[int, int] = {}  # Turn.id -> stored message id
         self._versions: dict[int, tuple[int, int]] = {}  # Turn.id -> (version, versions)
 
@@ -163,13 +172,17 @@ class ConversationSession:
         conversation_id: int | None,
         message_ids: dict[int, int],
         versions: dict[int, tuple[int, int]],
+        overrides: ConversationOverrides,
     ) -> None:
         self.resetting.emit()
         self.conversation = conversation
         self.conversation_id = conversation_id
         self._message_ids = message_ids
         self._versions = versions
+        changed, self.overrides = overrides != self.overrides, overrides
         self.reset.emit()
+        if changed:
+            self.overrides_changed.emit()
 
     # -- storing -------------------------------------------------------------------------
 
@@ -187,8 +200,13 @@ class ConversationSession:
             return known
         if self.conversation_id is None:
             title = self.conversation.title or title_from(turn.text)
+            # What it starts with is recorded with the overrides applied.
+            overrides = self.overrides
             self.conversation_id = await self.history.create_conversation(
-                title=title, model=self.model, system=self.system
+                title=title,
+                model=overrides.model or self.model,
+                system=self.system if overrides.system is None else overrides.system,
+                overrides=overrides,
             )
             self.stored.emit(self.conversation_id)
         parent_id = None
@@ -225,6 +243,32 @@ class ConversationSession:
         """
         return await self.history.reply_saver(await self.store(reply, settings))
 
+    # -- the conversation's own settings -------------------------------------------------
+
+    def set_overrides(self, overrides: ConversationOverrides) -> Coroutine[Any, Any, None]:
+        """Use ``overrides`` for this conversation from now on, and store them.
+
+        The change takes effect at once, for the next request; the returned
+        coroutine stores it (await it). A conversation not stored yet keeps them
+        until its first message creates it. Storing goes to the conversation
+        shown now, even if another one is opened before the coroutine runs.
+
+        The coroutine raises:
+            StoreError: The history could not be written; the change still applies
+                for as long as the conversation stays open.
+        """
+        changed = overrides != self.overrides
+        self.overrides = overrides
+        if changed:
+            self.overrides_changed.emit()
+        return self._store_overrides(self.conversation_id, overrides)
+
+    async def _store_overrides(
+        self, conversation_id: int | None, overrides: ConversationOverrides
+    ) -> None:
+        if conversation_id is not None:
+            await self.history.set_overrides(conversation_id, overrides)
+
     # -- conversations -------------------------------------------------------------------
 
     def new(
@@ -232,10 +276,11 @@ class ConversationSession:
     ) -> None:
         """Show a new conversation, empty or with unsaved ``conversation``'s turns.
 
-        Nothing is stored until the first turn is.
+        It uses the global settings (no overrides). Nothing is stored until the
+        first turn is.
         """
         self.model, self.system = model, system
-        self._replace(conversation or Conversation(), None, {}, {})
+        self._replace(conversation or Conversation(), None, {}, {}, ConversationOverrides())
 
     async def open(self, conversation_id: int) -> bool:
         """Show a stored conversation; False when it no longer exists.
@@ -252,6 +297,7 @@ class ConversationSession:
             conversation_id,
             {item.turn.id: item.message_id for item in loaded.path},
             {item.turn.id: (item.version, item.versions) for item in loaded.path},
+            loaded.overrides,
         )
         return True
 

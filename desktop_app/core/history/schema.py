@@ -47,7 +47,7 @@ from desktop_app.core.wire.blocks import (
 )
 from desktop_app.core.wire.message import Message
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # How long one statement waits for another connection's lock before SQLite says busy.
 BUSY_TIMEOUT_MS = 5000
 # A shared-cache (in-memory) database reports a lock at once, without waiting.
@@ -108,6 +108,15 @@ SCHEMA_V2 = (
         INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
     END""",
 )
+
+
+# Version 3: the settings a conversation asks for differently from the global
+# ones (see ConversationOverrides), as a JSON object; '{}' uses the defaults.
+# The conversation's model and system columns keep recording what it started with.
+_ADD_OVERRIDES = "ALTER TABLE conversations ADD COLUMN overrides_json TEXT NOT NULL DEFAULT '{}'"
+
+SCHEMA_V3 = (*SCHEMA_V2, _ADD_OVERRIDES)
+"""A new file's schema: built as a migrated one is, so both have the same shape."""
 
 
 def dumps(value: Any) -> str:
@@ -565,7 +574,23 @@ def migrate_1_to_2(connection: sqlite3.Connection) -> None:
     connection.execute("DROP TABLE conversations_v1")
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: migrate_1_to_2}
+def migrate_2_to_3(connection: sqlite3.Connection) -> None:
+    """Give each conversation its own settings, none at first (runs in the caller's transaction).
+
+    Version 2 files record in ``model`` and ``system`` what a conversation
+    started with, not choices made for it, so they stay as they are and no
+    conversation starts with overrides.
+
+    Args:
+        connection: An open connection inside a transaction.
+    """
+    connection.execute(_ADD_OVERRIDES)
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: migrate_1_to_2,
+    2: migrate_2_to_3,
+}
 
 
 def insert_message(

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
+from desktop_app.core.conversation.options import ConversationOverrides
 from desktop_app.core.conversation.ports import (
     Draft,
     LoadedConversation,
@@ -147,10 +148,19 @@ class HistoryService:
 
     # -- the conversation engine's port (see core.conversation.ports.HistoryPort) ---------
 
-    async def create_conversation(self, *, title: str, model: str, system: str) -> int:
+    async def create_conversation(
+        self,
+        *,
+        title: str,
+        model: str,
+        system: str,
+        overrides: ConversationOverrides | None = None,
+    ) -> int:
         """Start a stored conversation; it takes over the new-conversation draft."""
         conversation_id = await self.call(
-            lambda s: s.create_conversation(title, model=model, system=system, take_new_draft=True)
+            lambda s: s.create_conversation(
+                title, model=model, system=system, take_new_draft=True, overrides=overrides
+            )
         )
         await self.remember_conversation(conversation_id)
         self.conversations_changed.emit()
@@ -173,6 +183,10 @@ class HistoryService:
         stored = await self.call(work)
         self.conversations_changed.emit()  # its title and place in the list may change
         return stored
+
+    async def set_overrides(self, conversation_id: int, overrides: ConversationOverrides) -> None:
+        """Keep the settings a conversation asks for differently from the global ones."""
+        await self.call(lambda s: s.set_overrides(conversation_id, overrides))
 
     async def update_turn(self, message_id: int, turn: Turn) -> None:
         """Save a stored turn's current state."""
@@ -202,7 +216,9 @@ class HistoryService:
                 LoadedTurn(s.turn, s.message_id, s.version, s.versions)
                 for s in store.load_active_path(conversation_id)
             ]
-            return LoadedConversation(conversation_id, info.title, path)
+            return LoadedConversation(
+                conversation_id, info.title, path, store.overrides(conversation_id)
+            )
 
         return await self.call(work)
 

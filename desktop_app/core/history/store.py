@@ -4,7 +4,8 @@ One file holds every conversation, every message with all its content blocks
 (prepared images included, as base64, so a reloaded conversation can be sent
 again), usage and model, the settings each reply was asked for with (model,
 max tokens, sampling, stop sequences, system prompt, caching; never a key or a
-header), plus drafts.
+header), the settings each conversation asks for differently from the global
+ones, plus drafts.
 
 Messages form a tree: editing a past prompt or regenerating a reply adds a
 sibling, and each conversation remembers the leaf of its active path. Only the
@@ -43,6 +44,7 @@ from types import TracebackType
 from typing import Any, Concatenate, NamedTuple, ParamSpec, Self, TypeVar
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
+from desktop_app.core.conversation.options import ConversationOverrides
 from desktop_app.core.conversation.ports import Draft
 from desktop_app.core.errors import (
     CorruptStoreError,
@@ -53,7 +55,7 @@ from desktop_app.core.errors import (
 from desktop_app.core.history.reply_writer import WRITE_INTERVAL, ReplyWriter
 from desktop_app.core.history.schema import (
     MIGRATIONS,
-    SCHEMA_V2,
+    SCHEMA_V3,
     SCHEMA_VERSION,
     TURN_SELECT,
     backup_path,
@@ -354,7 +356,7 @@ class HistoryStore:
 
     def _create(self) -> None:
         with transaction(self._db) as db:
-            for statement in SCHEMA_V2:
+            for statement in SCHEMA_V3:
                 db.execute(statement)
             db.execute(
                 "INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
@@ -408,19 +410,22 @@ class HistoryStore:
         model: str = "",
         system: str = "",
         take_new_draft: bool = False,
+        overrides: ConversationOverrides | None = None,
     ) -> int:
         """Add an empty conversation and return its id.
 
         With ``take_new_draft``, the draft kept for "a conversation not started
         yet" is cleared in the same transaction: it is being sent now, and must
-        not come back as the draft of the next new conversation.
+        not come back as the draft of the next new conversation. ``overrides``
+        are the settings it asks for differently from the global ones.
         """
         now = time.time()
+        own = dumps((overrides or ConversationOverrides()).to_dict())
         with transaction(self._db) as db:
             cursor = db.execute(
-                "INSERT INTO conversations(title, created, updated, model, system) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (title, now, now, model, system),
+                "INSERT INTO conversations(title, created, updated, model, system, "
+                "overrides_json) VALUES (?, ?, ?, ?, ?, ?)",
+                (title, now, now, model, system, own),
             )
             if take_new_draft:
                 db.execute("DELETE FROM meta WHERE key = ?", (_NEW_DRAFT_KEY,))
@@ -441,6 +446,42 @@ class HistoryStore:
         if row is None:
             raise KeyError(conversation_id)
         return ConversationInfo(*row)
+
+    @_guarded
+    def overrides(self, conversation_id: int) -> ConversationOverrides:
+        """The settings a conversation asks for differently from the global ones.
+
+        A stored value Iris cannot use (written by hand, say) is left out, so the
+        global setting applies to it.
+
+        Raises:
+            KeyError: There is no such conversation.
+        """
+        row = self._db.execute(
+            "SELECT overrides_json FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(conversation_id)
+        try:
+            data = json.loads(row[0])
+        except (TypeError, ValueError, RecursionError):
+            log.warning(
+                "conversation %d has unreadable settings; the defaults apply", conversation_id
+            )
+            return ConversationOverrides()
+        return ConversationOverrides.from_dict(data)
+
+    @_guarded
+    def set_overrides(self, conversation_id: int, overrides: ConversationOverrides) -> None:
+        """Keep the settings a conversation asks for differently from the global ones.
+
+        Its ``updated`` time is left alone: changing settings does not reorder the list.
+        """
+        with transaction(self._db) as db:
+            db.execute(
+                "UPDATE conversations SET overrides_json = ? WHERE id = ?",
+                (dumps(overrides.to_dict()), conversation_id),
+            )
 
     @_guarded
     def list_conversations(

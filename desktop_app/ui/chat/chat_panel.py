@@ -11,19 +11,30 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop_app.core.conversation.model import Turn, user_turn
+from desktop_app.core.conversation.options import RequestOptions
 from desktop_app.core.conversation.session import ConversationSession
 from desktop_app.core.conversation.usage import conversation_usage, format_usage
 from desktop_app.core.errors import ConfigurationError, StoreError
-from desktop_app.ui import notify
+from desktop_app.ui import appearance, icons, notify
 from desktop_app.ui.asyncslot import async_slot
 from desktop_app.ui.attachments.image_drop_pane import ImageDropPane
 from desktop_app.ui.chat.composer import Composer
 from desktop_app.ui.chat.conversation_model import ConversationModel
 from desktop_app.ui.chat.conversation_view import ConversationView
 from desktop_app.ui.chat.run_controller import RunController
+from desktop_app.ui.settings.conversation_settings import overrides_summary
 
 if TYPE_CHECKING:
     from desktop_app.ui.app_context import AppContext
@@ -37,12 +48,14 @@ class ChatPanel(QWidget):
         busy_changed: True while a reply is being requested or streamed.
         usage_changed: The conversation's token totals changed.
         conversation_opened: Another conversation is shown (its id, or None for a new one).
+        conversation_settings_requested: The conversation settings button was pressed.
     """
 
     reply_finished = Signal(object)
     busy_changed = Signal(bool)
     usage_changed = Signal()
     conversation_opened = Signal(object)
+    conversation_settings_requested = Signal()
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         """Build the panel on ``context``."""
@@ -59,19 +72,28 @@ class ChatPanel(QWidget):
             self.model, lambda t: self._thumbnails.get(t.id, []), versions=self.session.versions
         )
         self.composer = Composer(self.session, context.catalog.get(settings.model))
-        self.runs = RunController(self.session, self.view, context.runner, context.options, self)
+        self.runs = RunController(self.session, self.view, context.runner, self.options, self)
         self.usage_label = QLabel()
         self.usage_label.setObjectName("conversationUsageLabel")
         self.usage_label.setAccessibleName("Conversation token usage")
         self.usage_label.setTextFormat(Qt.TextFormat.PlainText)
+        # It wraps rather than widen the window: the settings button shares its row.
+        self.usage_label.setWordWrap(True)
+        self.settings_button = QToolButton()
+        self.settings_button.setObjectName("conversationSettingsButton")
+        self.settings_button.setAccessibleName("Conversation settings")
+        self.settings_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.settings_button.setIcon(icons.icon_for(self.settings_button, "sliders-horizontal"))
+        self.settings_button.clicked.connect(self.conversation_settings_requested)
 
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 8)
         bottom_layout.addWidget(self.composer)
-        usage_row = QVBoxLayout()
+        usage_row = QHBoxLayout()
         usage_row.setContentsMargins(8, 0, 8, 0)
-        usage_row.addWidget(self.usage_label)
+        usage_row.addWidget(self.usage_label, 1)
+        usage_row.addWidget(self.settings_button)
         bottom_layout.addLayout(usage_row)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.view)
@@ -99,6 +121,11 @@ class ChatPanel(QWidget):
         self.runs.turns_replaced.connect(self._on_turns_replaced)
         self.session.versions_changed.connect(self._on_versions_changed)
         self.session.stored.connect(self.conversation_opened.emit)
+        self.session.overrides_changed.connect(self._on_options_changed)
+        context.settings.changed.connect(self._on_setting_changed)
+        context.catalog_refreshed.connect(self._on_options_changed)
+        appearance.apply_text_scale(self.view, settings.text_scale)
+        self._on_options_changed()
         self._update_usage()
 
     # -- parts, for the window and for tests -------------------------------------------
@@ -132,6 +159,10 @@ class ChatPanel(QWidget):
     def busy(self) -> bool:
         """True while a reply is in flight."""
         return self.runs.busy
+
+    def options(self) -> RequestOptions:
+        """What the next request of the conversation shown asks for (its overrides applied)."""
+        return self._context.options(self.session.overrides)
 
     # -- conversations -------------------------------------------------------------------
 
@@ -251,8 +282,32 @@ class ChatPanel(QWidget):
     # -- reactions -----------------------------------------------------------------------
 
     def _on_reply_finished(self, turn: Turn) -> None:
-        self._context.publish_rate_limits(self._context.options().model.family)
+        self._context.publish_rate_limits(self.options().model.family)
         self.reply_finished.emit(turn)
+
+    def _on_setting_changed(self, name: str) -> None:
+        if name == "text_scale":
+            appearance.apply_text_scale(self.view, self._context.settings.settings.text_scale)
+        elif name in ("model", "system_prompt", "max_tokens", "temperature", "top_p"):
+            self._on_options_changed()
+
+    def _on_options_changed(self) -> None:
+        """Show the conversation's model, and size images for it."""
+        model = self.options().model
+        self.image_pane.set_model(model)
+        own = overrides_summary(self.session.overrides)
+        self.settings_button.setText(f"{model.display_name}{' · own settings' if own else ''}")
+        self.settings_button.setToolTip(
+            f"Conversation settings (Ctrl+Shift+,). {own or 'The defaults'}."
+        )
+        self.settings_button.setAccessibleDescription(
+            f"{model.display_name}. {own or 'The defaults'}."
+        )
+        # The stylesheet may mark a conversation with settings of its own.
+        if self.settings_button.property("overridden") != bool(own):
+            self.settings_button.setProperty("overridden", bool(own))
+            self.settings_button.style().unpolish(self.settings_button)
+            self.settings_button.style().polish(self.settings_button)
 
     def _on_turns_replaced(self) -> None:
         """Another path of the same conversation is shown, or a turn was removed."""

@@ -1,1 +1,1 @@
-"""Settings in the window: the settings store, the API key state and the settings pane."""
+"""Settings in the window: the store, the API key state, pages, and conversation settings."""
