@@ -242,6 +242,43 @@ def test_a_small_png_is_sent_unchanged(
     assert model.ready()[0].data == small_png
 
 
+def test_shelved_attachments_come_back_as_they_were_or_prepared_again(
+    qloop: asyncio.AbstractEventLoop,
+    opus: ModelInfo,
+    haiku: ModelInfo,
+    big_jpeg: bytes,
+    small_png: bytes,
+) -> None:
+    model = AttachmentModel(opus)
+    model.add("photo.jpg", big_jpeg)
+    model.add("small.png", small_png)
+    settle(qloop, model)
+    kept = model.ready()
+    shelf = model.shelve()
+    assert model.rowCount() == 0
+    assert model.ready() == []
+    model.add("meanwhile.png", small_png)
+    settle(qloop, model)
+    model.clear()
+
+    model.unshelve(shelf)
+    assert [a.name for a in model.attachments()] == ["photo.jpg", "small.png"]
+    assert not model.is_busy()  # same limits: nothing to redo
+    assert model.ready() == kept
+
+    # Shelved while still preparing, or brought back for another model: prepared again.
+    model.add("late.jpg", big_jpeg)
+    busy = model.shelve()
+    assert busy.attachments[-1].status is AttachmentStatus.PREPARING
+    model.set_limits(haiku)
+    model.unshelve(busy)
+    assert all(a.status is AttachmentStatus.PREPARING for a in model.attachments())
+    settle(qloop, model)
+    assert len(model.ready()) == 3
+    assert all(p.width * p.height <= haiku.image.max_pixels for p in model.ready())
+    qloop.run_until_complete(model.aclose())
+
+
 @pytest.mark.parametrize(
     ("size", "text"),
     [
