@@ -128,6 +128,22 @@ def test_one_button_sends_then_stops_the_reply_and_enter_waits(
     assert window.chat.prompt.toPlainText() == "not yet"
 
 
+def test_a_sent_message_never_comes_back_as_the_draft(
+    windows: Windows, qloop: asyncio.AbstractEventLoop
+) -> None:
+    window = windows.start()
+    send(window, qloop, "first")
+    saved = arm(window.chat.composer.draft_saved)
+    window.chat.prompt.setPlainText("second, saved as a draft while typed")
+    wait(qloop, saved)
+    send(window, qloop, "second, saved as a draft while typed")
+    first_id = window.chat.conversation_id
+    assert first_id is not None
+    qloop.run_until_complete(window.chat.new_conversation())
+    assert qloop.run_until_complete(window.chat.open_conversation(first_id))
+    assert window.chat.prompt.toPlainText() == ""
+
+
 # -- model picker and attach -----------------------------------------------------------------
 
 

@@ -512,13 +512,14 @@ class Composer(QWidget):
 
     def clear(self) -> None:
         """Empty the composer after a send; after an edit, the draft kept aside comes back."""
-        self._draft_timer.stop()
         if self._kept is not None:
             self._end_editing()
             _announce(self.prompt, "Message sent. Your draft is back.")
         else:
             self.set_text("")
             self.image_pane.clear()
+        # The stored draft must follow: an empty one, or the one brought back.
+        self._draft_timer.start()
 
     def refresh_models(self) -> None:
         """List the catalog's models again (after it was refreshed from the service)."""
