@@ -100,6 +100,7 @@ class PromptEdit(QPlainTextEdit):
         self.setObjectName("promptEdit")
         self.setAccessibleName("Message to Claude")
         self.setPlaceholderText("Message Claude… (Enter to send, Shift+Enter for a new line)")
+        self.setToolTip("Enter sends; Shift+Enter starts a new line; pasted images are attached")
         self.setTabChangesFocus(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
