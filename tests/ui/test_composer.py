@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -200,6 +201,30 @@ def test_the_model_picker_is_the_model_setting(
     store.update(model="claude-future-9")
     assert picker.currentData() == "claude-future-9"
     assert picker.currentText() == "claude-future-9"
+
+
+def test_the_model_picker_lists_models_the_service_adds(
+    windows: Windows, qloop: asyncio.AbstractEventLoop, server: FaultyServer
+) -> None:
+    window = windows.start()
+    picker = window.chat.composer.model_picker
+    entry = {
+        "type": "model",
+        "id": "claude-newer-5",
+        "display_name": "Claude Newer 5",
+        "created_at": "2026-01-01T00:00:00Z",
+    }
+    page = {"data": [entry], "has_more": False, "first_id": entry["id"], "last_id": entry["id"]}
+    server.push(
+        Fault.raw(json.dumps(page).encode(), headers={"content-type": "application/json"}),
+        path="/v1/models",
+    )
+    assert picker.findData("claude-newer-5") < 0
+    assert qloop.run_until_complete(window.context.engine.refresh_catalog())
+    row = picker.findData("claude-newer-5")
+    assert row >= 0
+    assert picker.itemText(row) == "Newer 5"
+    assert picker.currentData() == window.context.settings.settings.model  # unchanged
 
 
 def test_the_attach_button_adds_the_chosen_files(
