@@ -207,7 +207,7 @@ class MainWindow(QMainWindow):
     def _build_shortcuts(self) -> None:
         stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         stop.setContext(Qt.ShortcutContext.WindowShortcut)
-        stop.activated.connect(self.chat.stop)
+        stop.activated.connect(self.chat.escape)  # cancels an edit first, else stops
 
     def show_settings(self) -> None:
         """Open the Settings window on the page that needs attention."""

@@ -95,7 +95,8 @@ def test_a_store_failure_during_send_leaves_the_window_usable(
     assert any("disk is full" in m.text for m in shown)
     assert not window.chat.busy
     assert window.chat.send_button.isEnabled()
-    assert not window.chat.stop_button.isEnabled()
+    assert not window.chat.composer.busy
+    assert window.chat.send_button.accessibleName() == "Send message"
 
     # Once the disk has room again, Retry sends it.
     monkeypatch.setattr(HistoryService, "add_turn", original)

@@ -16,14 +16,14 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QAction, QColor, QDragEnterEvent, QDropEvent, QImage, QPalette
-from PySide6.QtWidgets import QApplication, QListView, QPushButton, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop_app.core import images
 from desktop_app.core.catalog import Catalog, ModelInfo
 from desktop_app.core.images import PreparedImage, prepare_image
 from desktop_app.ui import notify
 from desktop_app.ui.attachments import image_drop_pane, preparation
-from desktop_app.ui.attachments.attachment_delegate import error_colour
+from desktop_app.ui.attachments.attachment_chip import error_colour
 from desktop_app.ui.attachments.attachment_model import (
     AttachmentModel,
     AttachmentRole,
@@ -242,6 +242,43 @@ def test_a_small_png_is_sent_unchanged(
     assert model.ready()[0].data == small_png
 
 
+def test_shelved_attachments_come_back_as_they_were_or_prepared_again(
+    qloop: asyncio.AbstractEventLoop,
+    opus: ModelInfo,
+    haiku: ModelInfo,
+    big_jpeg: bytes,
+    small_png: bytes,
+) -> None:
+    model = AttachmentModel(opus)
+    model.add("photo.jpg", big_jpeg)
+    model.add("small.png", small_png)
+    settle(qloop, model)
+    kept = model.ready()
+    shelf = model.shelve()
+    assert model.rowCount() == 0
+    assert model.ready() == []
+    model.add("meanwhile.png", small_png)
+    settle(qloop, model)
+    model.clear()
+
+    model.unshelve(shelf)
+    assert [a.name for a in model.attachments()] == ["photo.jpg", "small.png"]
+    assert not model.is_busy()  # same limits: nothing to redo
+    assert model.ready() == kept
+
+    # Shelved while still preparing, or brought back for another model: prepared again.
+    model.add("late.jpg", big_jpeg)
+    busy = model.shelve()
+    assert busy.attachments[-1].status is AttachmentStatus.PREPARING
+    model.set_limits(haiku)
+    model.unshelve(busy)
+    assert all(a.status is AttachmentStatus.PREPARING for a in model.attachments())
+    settle(qloop, model)
+    assert len(model.ready()) == 3
+    assert all(p.width * p.height <= haiku.image.max_pixels for p in model.ready())
+    qloop.run_until_complete(model.aclose())
+
+
 @pytest.mark.parametrize(
     ("size", "text"),
     [
@@ -444,22 +481,22 @@ def test_paste_without_an_image_attaches_nothing(
     assert pane.model.rowCount() == 0
 
 
-def test_the_attach_button_adds_the_chosen_files(
+def test_the_attach_action_adds_the_chosen_files(
     pane: ImageDropPane,
-    qtbot: Any,
     qloop: asyncio.AbstractEventLoop,
     tmp_path: Path,
     small_png: bytes,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The composer's Attach button and the File menu trigger this action.
     paths = [tmp_path / "a.png", tmp_path / "b.png"]
     for path in paths:
         path.write_bytes(small_png)
     monkeypatch.setattr(pane, "choose_files", lambda: paths)
 
-    button = pane.findChild(QPushButton, "attachButton")
-    assert button is not None
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    action = pane.findChild(QAction, "attachAction")
+    assert action is pane.attach_action
+    action.trigger()
 
     settle(qloop, pane)
     assert [a.name for a in pane.model.attachments()] == ["a.png", "b.png"]
@@ -688,7 +725,7 @@ def test_signals_report_changes_and_the_token_total(
     assert totals[-1] == 0
 
 
-def test_keyboard_and_names(
+def test_chips_show_each_image_with_a_remove_button_the_keyboard_reaches(
     pane: ImageDropPane, qtbot: Any, qloop: asyncio.AbstractEventLoop, small_png: bytes
 ) -> None:
     pane.show()
@@ -696,62 +733,127 @@ def test_keyboard_and_names(
     assert pane.objectName() == "imageDropPane"
     assert pane.accessibleName() == "Image attachments"
     assert pane.acceptDrops()
-    hint = pane.findChild(QWidget, "attachmentHint")
-    view = pane.findChild(QListView, "attachmentList")
-    attach = pane.findChild(QPushButton, "attachButton")
-    remove = pane.findChild(QPushButton, "removeAttachmentButton")
-    assert hint is not None
-    assert view is not None
-    assert attach is not None
-    assert remove is not None
-    assert attach.accessibleName() == "Attach images\u2026"
-    assert hint.isVisible()
-    assert not view.isVisible()
+    chip_area = pane.findChild(QWidget, "attachmentChips")
+    assert chip_area is not None
+    assert not chip_area.isVisible()  # nothing attached: nothing shown
 
     for name in ("one.png", "two.png", "three.png"):
         pane.add_bytes(name, small_png)
+    chips = pane.chips()
+    assert [chip.name_label.text() for chip in chips] == ["one.png", "two.png", "three.png"]
+    assert [chip.state for chip in chips] == ["preparing"] * 3
+    assert chips[0].detail_label.text() == f"{format_size(len(small_png))} \u00b7 Preparing\u2026"
     settle(qloop, pane)
-    assert view.isVisible()
-    assert not hint.isVisible()
-    for widget in (view, attach, remove):
-        assert widget.objectName()
-        assert widget.accessibleName()
-        assert widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+    assert chip_area.isVisible()
+    assert [chip.state for chip in chips] == ["ready"] * 3
+    assert all(chip.property("state") == "ready" for chip in chips)
+    result = prepared(pane, 1)
+    assert chips[1].detail_label.text() == (
+        f"{format_size(result.byte_size)} \u00b7 \u2248{result.estimated_tokens:,} tokens"
+    )
+    assert chips[1].name_label.toolTip().splitlines()[0] == "two.png"
+    buttons = [chip.remove_button for chip in chips]
+    for button, name in zip(buttons, ("one.png", "two.png", "three.png"), strict=True):
+        assert button.objectName() == "removeAttachmentButton"
+        assert button.accessibleName() == f"Remove {name}"
+        assert name in button.toolTip()
+        assert button.focusPolicy() & Qt.FocusPolicy.TabFocus
+    assert pane.focus_chain() == buttons
 
-    assert not remove.isEnabled()
-    view.setCurrentIndex(pane.model.index(1, 0))
-    assert remove.isEnabled()
     pane.activateWindow()
-    view.setFocus()
-    qtbot.waitUntil(view.hasFocus)
-    qtbot.keyClick(view, Qt.Key.Key_Tab)
-    assert attach.hasFocus()
-    qtbot.keyClick(attach, Qt.Key.Key_Tab)
-    assert remove.hasFocus()
-    view.setFocus()
-    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    buttons[0].setFocus()
+    qtbot.waitUntil(buttons[0].hasFocus)
+    qtbot.keyClick(buttons[0], Qt.Key.Key_Tab)
+    assert buttons[1].hasFocus()
+    qtbot.keyClick(buttons[1], Qt.Key.Key_Delete)
     assert [a.name for a in pane.model.attachments()] == ["one.png", "three.png"]
-    assert view.currentIndex().row() == 1  # the neighbour, ready for another Delete
-
-    qtbot.mouseClick(remove, Qt.MouseButton.LeftButton)
+    assert [chip.name_label.text() for chip in pane.chips()] == ["one.png", "three.png"]
+    # The neighbour has the keyboard, ready for another Delete.
+    assert pane.chips()[1].remove_button.hasFocus()
+    qtbot.keyClick(pane.chips()[1].remove_button, Qt.Key.Key_Backspace)
     assert [a.name for a in pane.model.attachments()] == ["one.png"]
+
+    qtbot.mouseClick(pane.chips()[0].remove_button, Qt.MouseButton.LeftButton)
+    assert pane.model.rowCount() == 0
+    assert pane.chips() == []
+    assert not chip_area.isVisible()
+
+
+def test_chips_wrap_onto_rows_and_scroll_beyond_two_and_a_half(
+    pane: ImageDropPane, qtbot: Any, qloop: asyncio.AbstractEventLoop, small_png: bytes
+) -> None:
+    from PySide6.QtWidgets import QScrollArea
+
+    pane.add_bytes("first.png", small_png)
+    chip_width = pane.chips()[0].width()
+    pane.resize(chip_width * 2 + 20, 600)
+    pane.show()
+    qtbot.waitExposed(pane)
+    area = pane.findChild(QScrollArea, "attachmentChips")
+    assert area is not None
+    pane.add_bytes("second.png", small_png)
+    settle(qloop, pane)
+    qtbot.waitUntil(lambda: pane.chips()[1].isVisible())
+    one_row = area.height()
+    first, second = pane.chips()
+    assert second.y() == first.y()
+    assert second.x() > first.x()
+
+    pane.add_bytes("third.png", small_png)
+    settle(qloop, pane)
+    third = pane.chips()[2]
+    qtbot.waitUntil(lambda: area.height() > one_row)
+    assert third.y() > first.y()  # wrapped onto a second row
+    assert third.x() == first.x()
+    assert area.verticalScrollBar().maximum() == 0
+
+    for n in range(6):
+        pane.add_bytes(f"more {n}.png", small_png)
+    settle(qloop, pane)
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() > 0)
+    assert area.height() < 3 * one_row  # capped: the rest scrolls
+
+
+def test_a_failed_image_keeps_its_chip_and_reason_until_removed(
+    pane: ImageDropPane, qtbot: Any, qloop: asyncio.AbstractEventLoop, small_png: bytes
+) -> None:
+    pane.show()
+    qtbot.waitExposed(pane)
+    pane.add_bytes("notes.png", b"these are words, not a picture")
+    settle(qloop, pane)
+    (failed,) = pane.chips()
+    reason = pane.model.attachment(0).error
+    assert reason
+    assert failed.state == "failed"
+    assert failed.property("state") == "failed"
+    assert failed.detail_label.property("state") == "failed"
+    assert failed.detail_label.text() == reason
+    assert failed.detail_label.textFormat() == Qt.TextFormat.PlainText
+    assert failed.detail_label.isVisible()
+    assert failed.remove_button.accessibleName() == "Remove notes.png"
+    assert reason in failed.remove_button.accessibleDescription()
+
+    # Other images come and go; the failed one stays, with its reason.
+    pane.add_bytes("good.png", small_png)
+    settle(qloop, pane)
+    pane.remove_chip(pane.chips()[1])
+    assert pane.chips() == [failed]
+    assert failed.detail_label.text() == reason
+    assert pane.attachments_ready() == []
+
+    failed.remove_button.click()
+    assert pane.chips() == []
+    assert pane.model.rowCount() == 0
 
 
 @pytest.mark.parametrize("dark", [False, True])
-def test_rows_paint_in_light_and_dark_palettes(
+def test_chips_paint_in_light_and_dark_palettes(
     pane: ImageDropPane,
     qtbot: Any,
     qloop: asyncio.AbstractEventLoop,
     dark: bool,
     small_png: bytes,
 ) -> None:
-    palette = QPalette(pane.palette())
-    base = QColor(30, 30, 30) if dark else QColor(255, 255, 255)
-    text = QColor(230, 230, 230) if dark else QColor(20, 20, 20)
-    for role, colour in ((QPalette.ColorRole.Base, base), (QPalette.ColorRole.Window, base)):
-        palette.setColor(role, colour)
-    palette.setColor(QPalette.ColorRole.Text, text)
-    pane.setPalette(palette)
     pane.resize(420, 320)
     pane.show()
     qtbot.waitExposed(pane)
@@ -759,6 +861,14 @@ def test_rows_paint_in_light_and_dark_palettes(
     pane.add_bytes("bad.png", b"not a picture")
     pane.add_bytes("waiting.png", small_png)
     settle(qloop, pane)
+    # The palette changes after the chips exist, as when the system theme changes.
+    palette = QPalette(pane.palette())
+    base = QColor(30, 30, 30) if dark else QColor(255, 255, 255)
+    text = QColor(230, 230, 230) if dark else QColor(20, 20, 20)
+    for role, colour in ((QPalette.ColorRole.Base, base), (QPalette.ColorRole.Window, base)):
+        palette.setColor(role, colour)
+    palette.setColor(QPalette.ColorRole.Text, text)
+    pane.setPalette(palette)
 
     shot = pane.grab().toImage()
     assert not shot.isNull()
@@ -766,3 +876,9 @@ def test_rows_paint_in_light_and_dark_palettes(
     assert red.hslHueF() == 0.0
     # Readable on the base colour: clearly lighter on dark, darker on light.
     assert (red.lightnessF() > 0.6) if dark else (red.lightnessF() < 0.5)
+    failed = pane.chips()[1]
+    assert failed.state == "failed"
+    shown = failed.detail_label.palette().color(failed.detail_label.foregroundRole())
+    assert shown == red
+    ready = pane.chips()[0].detail_label
+    assert ready.palette().color(ready.foregroundRole()) != red

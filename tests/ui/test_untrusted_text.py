@@ -298,8 +298,16 @@ def test_attachment_names_show_as_text(
 
     places = assert_nothing_interpreted(window, hostile)
 
-    tips = [place for place in places if place.startswith("attachmentList") and "tooltip" in place]
-    assert tips
+    # Each chip shows the name, its facts in a tooltip, the reason a file failed, and a
+    # remove button named after the file: all as text.
+    assert {
+        "attachmentChipName",
+        "attachmentChipName tooltip",
+        "removeAttachmentButton tooltip",
+    } <= (places)
+    failed_chip = pane.chips()[1]
+    assert failed_chip.detail_label.textFormat() == Qt.TextFormat.PlainText
+    assert failed_chip.detail_label.text().startswith(not_an_image.name)
     first = pane.model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
     document = RecordingDocument(first)
     assert unbreak(document.toPlainText()).splitlines()[0] == hostile + ".png"

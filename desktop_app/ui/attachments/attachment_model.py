@@ -82,6 +82,23 @@ class Attachment:
     thumbnail: QImage | None = dataclasses.field(default=None, repr=False)
 
 
+@dataclasses.dataclass(eq=False)
+class Shelf:
+    """Attachments taken out of a model by :meth:`AttachmentModel.shelve`, to be put back.
+
+    Attributes:
+        attachments: The attachments, in order, as they were (prepared ones stay prepared).
+        loaders: The deferred reads not finished yet, by attachment id.
+        limits: The image limits they were prepared for.
+        many: Whether the 2000 px many-images rule applied when they were prepared.
+    """
+
+    attachments: list[Attachment]
+    loaders: dict[int, Callable[[], bytes]]
+    limits: ImageLimits
+    many: bool
+
+
 class AttachmentRole(enum.IntEnum):
     """Custom data roles of :class:`AttachmentModel`."""
 
@@ -365,6 +382,49 @@ class AttachmentModel(QAbstractListModel):
             self._forget(att)
         self._update_many()
 
+    def shelve(self) -> Shelf:
+        """Take every attachment out and keep it aside, as it is, for :meth:`unshelve`.
+
+        Preparations still running stop; they start again when the attachments come
+        back. Used to keep a draft's images while the composer edits another message.
+        """
+        rows = list(self._rows)
+        shelf = Shelf(
+            rows,
+            {a.id: self._loaders[a.id] for a in rows if a.id in self._loaders},
+            self._limits,
+            self._many,
+        )
+        if rows:
+            self.beginRemoveRows(_ROOT, 0, len(rows) - 1)
+            self._rows = []
+            self.endRemoveRows()
+            for att in rows:
+                self._forget(att)
+            self._update_many()
+        return shelf
+
+    def unshelve(self, shelf: Shelf) -> None:
+        """Put shelved attachments back after the current ones.
+
+        What was prepared for the same limits stays prepared; anything unfinished, or
+        prepared for other limits, is prepared again.
+        """
+        if not shelf.attachments:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(_ROOT, first, first + len(shelf.attachments) - 1)
+        self._rows.extend(shelf.attachments)
+        self.endInsertRows()
+        self._loaders.update(shelf.loaders)
+        if self._update_many():
+            self._restart_all()
+            return
+        stale = shelf.limits != self._limits or shelf.many != self._many
+        for att in shelf.attachments:
+            if stale or att.status is AttachmentStatus.PREPARING:
+                self._restart(att)
+
     def set_limits(self, model: ModelInfo) -> None:
         """Prepare every attachment again for ``model``, unless its limits are the same."""
         if model.image == self._limits:
@@ -422,6 +482,13 @@ class AttachmentModel(QAbstractListModel):
         if self._rows:
             # Every row changed at once: one signal for the range, not one per row.
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, 0), [])
+
+    def _restart(self, att: Attachment) -> None:
+        att.status = AttachmentStatus.PREPARING
+        att.prepared = None
+        att.error = None
+        self._start(att)
+        self._row_changed(att)
 
     def _start(self, att: Attachment) -> None:
         self._generation += 1

@@ -1,4 +1,4 @@
-"""``ImageDropPane``: the main window's image attachments, from drops, pastes and a file picker."""
+"""``ImageDropPane``: the draft's images as chips, from drops, pastes and a file picker."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from PySide6.QtCore import (
     QBuffer,
     QByteArray,
     QIODevice,
-    QItemSelection,
     QMimeData,
+    QModelIndex,
+    QSize,
     Qt,
     QUrl,
     Signal,
@@ -28,27 +29,23 @@ from PySide6.QtGui import (
     QImage,
     QImageWriter,
     QKeySequence,
-    QPainter,
-    QPaintEvent,
-    QPalette,
-    QPen,
     QPixmap,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
-    QHBoxLayout,
+    QFrame,
     QLabel,
-    QListView,
-    QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop_app.core.catalog import ModelInfo
 from desktop_app.ui import notify
-from desktop_app.ui.attachments.attachment_delegate import AttachmentDelegate
+from desktop_app.ui.attachments.attachment_chip import THUMB_SIZE, AttachmentChip
 from desktop_app.ui.attachments.attachment_model import AttachmentModel, AttachmentStatus
+from desktop_app.ui.attachments.flow_layout import FlowLayout
 
 if TYPE_CHECKING:
     from desktop_app.core.images import PreparedImage
@@ -136,21 +133,78 @@ def _decode_data_url(url: QUrl) -> tuple[str, bytes] | None:
     return media_type, raw
 
 
+def carries_images(mime: QMimeData) -> bool:
+    """True when ``mime`` holds local files, a picture, or image bytes (not just a web link)."""
+    if mime.hasImage() or any(mime.hasFormat(f) for f in _RAW_FORMATS):
+        return True
+    urls = mime.urls() if mime.hasUrls() else []
+    return any(url.isLocalFile() or url.scheme() == "data" for url in urls)
+
+
+def may_carry_images(mime: QMimeData) -> bool:
+    """True for any drag the pane takes: images, files, and web addresses (explained on drop)."""
+    return mime.hasUrls() or carries_images(mime)
+
+
+class _ChipArea(QScrollArea):
+    """The chips, wrapping into rows; scrolls once they need more than about two rows."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("attachmentChips")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # As tall as the chips need (up to the cap), never taller.
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self.viewport().setAutoFillBackground(False)
+        self.content = QWidget(self)
+        self.content.setObjectName("attachmentChipsContent")
+        self.content.setAutoFillBackground(False)
+        self.flow = FlowLayout(self.content)
+        self.setWidget(self.content)
+        self.content.setAutoFillBackground(False)  # setWidget() turned it on
+
+    def _cap(self) -> int:
+        # Two rows and the top of a third, so a person sees there is more to scroll to.
+        row = THUMB_SIZE + 10
+        return int(2.5 * row) + self.flow.spacing()
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        frame = 2 * self.frameWidth()
+        return min(self.flow.heightForWidth(max(1, width - frame)), self._cap()) + frame
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.heightForWidth(max(1, self.width())))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self.flow.minimumSize().width(), min(THUMB_SIZE + 10, self._cap()))
+
+
 class ImageDropPane(QWidget):
-    """Images attached to the draft: drop, paste or pick files; see what each will cost.
+    """Images attached to the draft, shown as chips: drop, paste or pick files.
 
     Every image is prepared off the UI thread for the current model (see
     :class:`AttachmentModel`). Images dragged from a browser are taken from the bytes
-    the drag carries; nothing is ever downloaded.
+    the drag carries; nothing is ever downloaded. Each chip shows the image's name,
+    its size and token estimate (or why it cannot be used) and a remove button.
 
     Signals:
         changed: Emitted when an attachment was added or removed or its status changed.
         total_tokens_changed: Emitted with the new estimate of input tokens of the
             ready images whenever it changes.
+        drag_active_changed: A drag that may carry images started (True) or ended
+            (False) over the pane, or over what forwards its drags here.
     """
 
     changed = Signal()
     total_tokens_changed = Signal(int)
+    drag_active_changed = Signal(bool)
 
     def __init__(self, model: ModelInfo, parent: QWidget | None = None) -> None:
         """Build the pane, preparing images for ``model``."""
@@ -162,87 +216,39 @@ class ImageDropPane(QWidget):
         self._tokens = 0
         self._drag_active = False
         self._last_dir = ""
+        self._chips: list[AttachmentChip] = []
 
-        paste_keys = QKeySequence(QKeySequence.StandardKey.Paste).toString(
-            QKeySequence.SequenceFormat.NativeText
-        )
-        self._hint = QLabel(f"Drop, paste ({paste_keys}) or attach images", self)
-        self._hint.setTextFormat(Qt.TextFormat.PlainText)
-        self._hint.setObjectName("attachmentHint")
-        self._hint.setAccessibleName("No images attached")
-        self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._hint.setWordWrap(True)
-        self._hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-
-        self._list = QListView(self)
-        self._list.setObjectName("attachmentList")
-        self._list.setAccessibleName("Attached images")
-        self._list.setModel(self._attachments)
-        self._list.setItemDelegate(AttachmentDelegate(self._list))
-        self._list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self._list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self._list.setUniformItemSizes(True)
-
+        self._area = _ChipArea(self)
+        self._area.setAccessibleName("Attached images")
         self._summary = QLabel(self)
         self._summary.setTextFormat(Qt.TextFormat.PlainText)
         self._summary.setObjectName("attachmentSummary")
         self._summary.setAccessibleName("Attachment summary")
 
-        attach_keys = ATTACH_SHORTCUT.toString(QKeySequence.SequenceFormat.NativeText)
-        self._attach_button = QPushButton("Attach images\u2026", self)
-        self._attach_button.setObjectName("attachButton")
-        self._attach_button.setAccessibleName("Attach images\u2026")
-        self._attach_button.setToolTip(f"Attach image files ({attach_keys})")
-        self._remove_button = QPushButton("Remove", self)
-        self._remove_button.setObjectName("removeAttachmentButton")
-        self._remove_button.setAccessibleName("Remove selected images")
-        self._remove_button.setToolTip("Remove the selected images (Delete)")
-        self._remove_button.setEnabled(False)
-
-        self.attach_action = QAction("Attach images\u2026", self)
-        """Opens the file picker; the main window may also put it in a menu."""
+        self.attach_action = QAction("Attach files\u2026", self)
+        """Opens the file picker; the composer's Attach button and menus trigger it."""
         self.attach_action.setObjectName("attachAction")
         self.attach_action.setShortcut(ATTACH_SHORTCUT)
         self.attach_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         # The main window owns Ctrl+V (the composer pastes text), so this one has no key.
         self._paste_action = QAction("Paste image", self)
         self._paste_action.setObjectName("pasteImageAction")
-        self._remove_action = QAction("Remove", self._list)
-        self._remove_action.setObjectName("removeAttachmentAction")
-        self._remove_action.setShortcuts(
-            [QKeySequence(QKeySequence.StandardKey.Delete), QKeySequence(Qt.Key.Key_Backspace)]
-        )
-        self._remove_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        self._remove_action.setEnabled(False)
-        self._list.addActions([self._remove_action, self._paste_action, self.attach_action])
-        self._list.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.addActions([self._paste_action, self.attach_action])
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
-        buttons = QHBoxLayout()
-        buttons.addWidget(self._attach_button)
-        buttons.addWidget(self._remove_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self._summary)
         layout = QVBoxLayout(self)
-        # Room around the children for the drop highlight painted by the pane.
-        layout.setContentsMargins(3, 3, 3, 3)
-        layout.addWidget(self._hint, 1)
-        layout.addWidget(self._list, 1)
-        layout.addLayout(buttons)
-        QWidget.setTabOrder(self._list, self._attach_button)
-        QWidget.setTabOrder(self._attach_button, self._remove_button)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self._area)
+        layout.addWidget(self._summary)
+        layout.addStretch(0)
 
-        self._attach_button.clicked.connect(self._on_attach_triggered)
         self.attach_action.triggered.connect(self._on_attach_triggered)
         self._paste_action.triggered.connect(self._on_paste_triggered)
-        self._remove_button.clicked.connect(self.remove_selected)
-        self._remove_action.triggered.connect(self.remove_selected)
-        self._list.selectionModel().selectionChanged.connect(self._on_selection_changed)
-        self._attachments.rowsInserted.connect(self._on_attachments_changed)
-        self._attachments.rowsRemoved.connect(self._on_attachments_changed)
-        self._attachments.modelReset.connect(self._on_attachments_changed)
-        self._attachments.dataChanged.connect(self._on_attachments_changed)
+        self._attachments.rowsInserted.connect(self._on_rows_inserted)
+        self._attachments.rowsRemoved.connect(self._on_rows_removed)
+        self._attachments.modelReset.connect(self._on_model_reset)
+        self._attachments.dataChanged.connect(self._on_data_changed)
         self._refresh()
 
     # -- public API ------------------------------------------------------------------------
@@ -251,6 +257,14 @@ class ImageDropPane(QWidget):
     def model(self) -> AttachmentModel:
         """The attachments, as a Qt list model."""
         return self._attachments
+
+    def chips(self) -> list[AttachmentChip]:
+        """The chips shown, one per attachment, in order."""
+        return list(self._chips)
+
+    def focus_chain(self) -> list[QWidget]:
+        """The controls a person tabs through here, in order (each chip's remove button)."""
+        return [chip.remove_button for chip in self._chips]
 
     def set_model(self, model: ModelInfo) -> None:
         """Prepare every attachment again for ``model``'s image limits."""
@@ -352,32 +366,40 @@ class ImageDropPane(QWidget):
         return self.add_mime_data(mime, stem="Pasted image")
 
     def choose_files(self) -> list[Path]:
-        """Ask for image files with the platform's file dialog (tests replace this)."""
-        files, _ = QFileDialog.getOpenFileNames(
-            self, "Attach images", self._last_dir, IMAGE_FILTER
-        )
+        """Ask for files with the platform's file dialog (tests replace this)."""
+        files, _ = QFileDialog.getOpenFileNames(self, "Attach files", self._last_dir, IMAGE_FILTER)
         return [Path(f) for f in files]
 
-    def remove_selected(self) -> None:
-        """Remove the selected attachments and keep a neighbour selected for the keyboard."""
-        rows = sorted({index.row() for index in self._list.selectionModel().selectedRows()})
-        if not rows:
-            current = self._list.currentIndex()
-            rows = [current.row()] if current.isValid() else []
-        for row in reversed(rows):
-            self._attachments.remove(row)
-        remaining = self._attachments.rowCount()
-        if rows and remaining:
-            self._list.setCurrentIndex(self._attachments.index(min(rows[0], remaining - 1), 0))
+    def remove_chip(self, chip: AttachmentChip) -> None:
+        """Remove ``chip``'s attachment; the keyboard moves on to a neighbour."""
+        if chip not in self._chips:
+            return
+        had_focus = chip.remove_button.hasFocus()
+        row = self._chips.index(chip)
+        self._attachments.remove(row)
+        if had_focus and self._chips:
+            self._chips[min(row, len(self._chips) - 1)].remove_button.setFocus(
+                Qt.FocusReason.OtherFocusReason
+            )
 
     # -- drag and drop ---------------------------------------------------------------------
 
+    @property
+    def drag_active(self) -> bool:
+        """True while a drag that may carry images hovers over the pane (or the window)."""
+        return self._drag_active
+
+    def set_drag_active(self, active: bool) -> None:
+        """Say that a drag started or ended where drops reach this pane."""
+        if active != self._drag_active:
+            self._drag_active = active
+            self.drag_active_changed.emit(active)
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         """Take any drag that may carry an image (web addresses get explained on drop)."""
-        mime = event.mimeData()
-        if mime.hasUrls() or mime.hasImage() or any(mime.hasFormat(f) for f in _RAW_FORMATS):
+        if may_carry_images(event.mimeData()):
             self._accept_copy(event)
-            self._set_drag_active(True)
+            self.set_drag_active(True)
         else:
             event.ignore()
 
@@ -386,28 +408,17 @@ class ImageDropPane(QWidget):
         self._accept_copy(event)
 
     def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
-        """Drop the highlight."""
-        self._set_drag_active(False)
+        """The drag went elsewhere."""
+        self.set_drag_active(False)
         event.accept()
 
     def dropEvent(self, event: QDropEvent) -> None:
         """Attach what was dropped; the data is copied before the event ends."""
-        self._set_drag_active(False)
+        self.set_drag_active(False)
         if self.add_mime_data(event.mimeData()):
             self._accept_copy(event)
         else:
             event.ignore()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        """Outline the pane while a drag hovers over it."""
-        super().paintEvent(event)
-        if not self._drag_active:
-            return
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2))
-        painter.drawRoundedRect(self.rect().adjusted(1, 1, -1, -1), 4, 4)
-        painter.end()
 
     # -- handlers --------------------------------------------------------------------------
 
@@ -422,15 +433,38 @@ class ImageDropPane(QWidget):
         if not self.paste_from_clipboard() and (mime is None or not mime.hasUrls()):
             notify.info("The clipboard holds no image.")
 
-    def _on_selection_changed(
-        self, _selected: QItemSelection, _deselected: QItemSelection
-    ) -> None:
-        has_selection = self._list.selectionModel().hasSelection()
-        self._remove_button.setEnabled(has_selection)
-        self._remove_action.setEnabled(has_selection)
+    def _on_rows_inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
+        for row in range(first, last + 1):
+            chip = AttachmentChip(self._attachments.attachment(row), self._area.content)
+            chip.remove_requested.connect(self.remove_chip)
+            self._chips.insert(row, chip)
+            self._area.flow.insertWidget(row, chip)
+            chip.show()
+        self._on_attachments_changed()
 
-    def _on_attachments_changed(self, *_: object) -> None:
+    def _on_rows_removed(self, _parent: QModelIndex, first: int, last: int) -> None:
+        for chip in self._chips[first : last + 1]:
+            self._area.flow.removeWidget(chip)
+            chip.hide()
+            chip.deleteLater()
+        del self._chips[first : last + 1]
+        self._on_attachments_changed()
+
+    def _on_model_reset(self) -> None:
+        self._on_rows_removed(QModelIndex(), 0, len(self._chips) - 1)
+        count = self._attachments.rowCount()
+        if count:
+            self._on_rows_inserted(QModelIndex(), 0, count - 1)
+
+    def _on_data_changed(self, top: QModelIndex, bottom: QModelIndex, *_: object) -> None:
+        for chip in self._chips[top.row() : bottom.row() + 1]:
+            chip.refresh()
+        self._area.flow.invalidate()
+        self._on_attachments_changed()
+
+    def _on_attachments_changed(self) -> None:
         self._refresh()
+        self._area.updateGeometry()
         self.changed.emit()
         tokens = self._attachments.total_tokens()
         if tokens != self._tokens:
@@ -441,10 +475,11 @@ class ImageDropPane(QWidget):
 
     def _refresh(self) -> None:
         count = self._attachments.rowCount()
-        self._hint.setVisible(count == 0)
-        self._list.setVisible(count > 0)
+        self._area.setVisible(count > 0)
+        self._summary.setVisible(count > 0)
         if count == 0:
             self._summary.clear()
+            self._summary.setAccessibleName("Attachment summary")
             return
         statuses = [a.status for a in self._attachments.attachments()]
         parts = [f"{count} image" + ("s" if count != 1 else "")]
@@ -457,11 +492,7 @@ class ImageDropPane(QWidget):
         if AttachmentStatus.PREPARING in statuses:
             parts.append("preparing\u2026")
         self._summary.setText(" \u00b7 ".join(parts))
-
-    def _set_drag_active(self, active: bool) -> None:
-        if active != self._drag_active:
-            self._drag_active = active
-            self.update()
+        self._summary.setAccessibleName(self._summary.text())
 
     @staticmethod
     def _accept_copy(event: QDropEvent) -> None:

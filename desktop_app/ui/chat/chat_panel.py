@@ -12,11 +12,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
-    QPushButton,
-    QSplitter,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -27,10 +25,11 @@ from desktop_app.core.conversation.options import RequestOptions
 from desktop_app.core.conversation.session import ConversationSession
 from desktop_app.core.conversation.usage import conversation_usage, format_usage
 from desktop_app.core.errors import ConfigurationError, StoreError
+from desktop_app.core.wire.blocks import Base64Source
 from desktop_app.ui import appearance, icons, notify
 from desktop_app.ui.asyncslot import async_slot
 from desktop_app.ui.attachments.image_drop_pane import ImageDropPane
-from desktop_app.ui.chat.composer import Composer
+from desktop_app.ui.chat.composer import Composer, PromptEdit
 from desktop_app.ui.chat.conversation_model import ConversationModel
 from desktop_app.ui.chat.conversation_view import ConversationView
 from desktop_app.ui.chat.run_controller import RunController
@@ -71,7 +70,7 @@ class ChatPanel(QWidget):
         self.view = ConversationView(
             self.model, lambda t: self._thumbnails.get(t.id, []), versions=self.session.versions
         )
-        self.composer = Composer(self.session, context.catalog.get(settings.model))
+        self.composer = Composer(self.session, context.settings, context.catalog)
         self.runs = RunController(self.session, self.view, context.runner, self.options, self)
         self.usage_label = QLabel()
         self.usage_label.setObjectName("conversationUsageLabel")
@@ -86,25 +85,18 @@ class ChatPanel(QWidget):
         self.settings_button.setIcon(icons.icon_for(self.settings_button, "sliders-horizontal"))
         self.settings_button.clicked.connect(self.conversation_settings_requested)
 
-        bottom = QWidget()
-        bottom_layout = QVBoxLayout(bottom)
-        bottom_layout.setContentsMargins(0, 0, 0, 8)
-        bottom_layout.addWidget(self.composer)
+        # The transcript takes the room the composer leaves: the composer is as tall
+        # as its text and attachments need (capped), so no splitter.
         usage_row = QHBoxLayout()
-        usage_row.setContentsMargins(8, 0, 8, 0)
+        usage_row.setContentsMargins(12, 0, 12, 6)
         usage_row.addWidget(self.usage_label, 1)
         usage_row.addWidget(self.settings_button)
-        bottom_layout.addLayout(usage_row)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.view)
-        splitter.addWidget(bottom)
-        splitter.setStretchFactor(0, 4)
-        splitter.setStretchFactor(1, 1)
-        splitter.setChildrenCollapsible(False)
-        splitter.setSizes([560, 200])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        layout.setSpacing(0)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.composer)
+        layout.addLayout(usage_row)
 
         self.view.retry_requested.connect(self.runs.retry)
         self.view.continue_requested.connect(self.runs.continue_reply)
@@ -114,6 +106,8 @@ class ChatPanel(QWidget):
         self.view.remove_requested.connect(self.runs.remove)
         self.composer.send_requested.connect(self.send)
         self.composer.stop_requested.connect(self.stop)
+        self.composer.editing_changed.connect(self._on_editing_changed)
+        context.catalog_refreshed.connect(self.composer.refresh_models)
         self.runs.busy_changed.connect(self.composer.set_busy)
         self.runs.busy_changed.connect(self.busy_changed)
         self.runs.reply_finished.connect(self._on_reply_finished)
@@ -131,19 +125,14 @@ class ChatPanel(QWidget):
     # -- parts, for the window and for tests -------------------------------------------
 
     @property
-    def prompt(self) -> QPlainTextEdit:
+    def prompt(self) -> PromptEdit:
         """The prompt editor."""
         return self.composer.prompt
 
     @property
-    def send_button(self) -> QPushButton:
-        """The Send button."""
+    def send_button(self) -> QAbstractButton:
+        """The Send button; it is Stop while a reply streams."""
         return self.composer.send_button
-
-    @property
-    def stop_button(self) -> QPushButton:
-        """The Stop button."""
-        return self.composer.stop_button
 
     @property
     def image_pane(self) -> ImageDropPane:
@@ -238,12 +227,16 @@ class ChatPanel(QWidget):
 
     @async_slot()
     async def send(self) -> None:
-        """Send the composer's text and attachments."""
+        """Send the composer's text and attachments (a new version of a message being edited)."""
         if not self.runs.begin():
             return
+        editing = self._editing if self.composer.editing else None
         try:
             text = self.composer.text()
             images = await self.composer.ready_images()
+            if (self._editing if self.composer.editing else None) is not editing:
+                self.runs.end()  # editing began or ended while images were prepared
+                return
             if not text.strip() and not images:
                 notify.info("Type a message or attach an image first.")
                 self.runs.end()
@@ -259,10 +252,14 @@ class ChatPanel(QWidget):
         prompt = user_turn(
             text, [img.to_content_block() for img in images], [img.summary() for img in images]
         )
+        if editing is not None and self.session.row_of(editing) < 0:
+            self.runs.end()
+            self._editing_gone()
+            return
         self._thumbnails[prompt.id] = self.composer.thumbnails()
-        editing, self._editing = self._editing, None
+        self._editing = None
         self.session.add_prompt(prompt, editing=editing)
-        self.composer.clear()
+        self.composer.clear()  # after an edit, the draft put aside comes back
         self._count_images()
         self.view.scroll_to_bottom()
         await self.runs.run(prompt)
@@ -271,13 +268,34 @@ class ChatPanel(QWidget):
         """Stop the reply at once; what arrived is kept."""
         self.runs.stop()
 
+    def escape(self) -> None:
+        """Esc: cancel editing a message when one is being edited, else stop the reply."""
+        if self.composer.editing:
+            self.composer.cancel_editing()
+        else:
+            self.stop()
+
     def _on_edit_requested(self, turn: Turn) -> None:
         if self.runs.busy:
             return
         self._editing = turn
-        self.composer.set_text(turn.text)
-        self.prompt.setFocus()
-        notify.info("Editing a message: Send makes a new branch; the old one is kept.")
+        images: list[tuple[str, bytes]] = []
+        for number, block in enumerate(turn.image_blocks, start=1):
+            if isinstance(block.source, Base64Source):
+                data = block.source.decoded()
+                if data:
+                    extension = block.source.media_type.rpartition("/")[2].replace("jpeg", "jpg")
+                    images.append((f"Image {number}.{extension}", data))
+        # The draft in the composer is put aside and comes back afterwards.
+        self.composer.begin_editing(turn.text, images)
+
+    def _on_editing_changed(self, editing: bool) -> None:
+        if not editing:
+            self._editing = None
+
+    def _editing_gone(self) -> None:
+        self.composer.cancel_editing()
+        notify.info("The message being edited is no longer shown, so editing stopped.")
 
     # -- reactions -----------------------------------------------------------------------
 
@@ -311,6 +329,8 @@ class ChatPanel(QWidget):
 
     def _on_turns_replaced(self) -> None:
         """Another path of the same conversation is shown, or a turn was removed."""
+        if self._editing is not None and self.session.row_of(self._editing) < 0:
+            self._editing_gone()
         self._thumbnails = {
             t.id: self._thumbnails[t.id] for t in self.session.turns if t.id in self._thumbnails
         }
