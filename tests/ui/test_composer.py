@@ -240,8 +240,8 @@ def test_the_attach_button_adds_the_chosen_files(
     monkeypatch.setattr(composer.image_pane, "choose_files", lambda: paths)
     button = composer.attach_button
     assert button.objectName() == "attachButton"
-    assert button.accessibleName() == "Attach files"
-    assert "Attach files" in button.toolTip()
+    assert button.accessibleName() == "Attach images"
+    assert "Attach images" in button.toolTip()
     composer.show()
     qtbot.waitExposed(composer)
     assert not composer.image_pane.isVisible()

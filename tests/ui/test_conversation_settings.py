@@ -92,7 +92,8 @@ def test_controls_are_named_and_follow_the_defaults(
     window.context.settings.update(max_tokens=1000)
     assert dialog.max_tokens_default.text() == "Use the default: 1,000"
     assert dialog.max_tokens_spin.value() == 1000
-    assert window.chat.settings_button.text() == "Claude Haiku 4.5"
+    assert window.chat.settings_button.text() == "Defaults"
+    assert window.chat.composer.model_picker.currentData() == "claude-haiku-4-5"
 
 
 def test_tab_follows_the_dialog_top_to_bottom(windows: Windows, qtbot: Any) -> None:
@@ -137,7 +138,8 @@ def test_a_request_carries_the_conversations_own_settings_and_a_new_one_the_defa
     set_everything(dialog)
     assert window.chat.session.overrides == EVERYTHING
     button = window.chat.settings_button
-    assert button.text() == "Claude Opus 4.7 · own settings"
+    assert button.text() == "Own settings"
+    assert window.chat.composer.model_picker.currentData() == "claude-opus-4-7"
     assert button.property("overridden") is True
     assert button.toolTip() == (
         "Conversation settings (Ctrl+Shift+,). "
@@ -246,7 +248,8 @@ def test_use_all_defaults_and_switching_conversations(
         for box in (dialog.model_default, dialog.system_default, dialog.top_p_default)
     )
     assert not dialog.model_selector.isEnabled()
-    assert window.chat.settings_button.text() == "Claude Haiku 4.5"
+    assert window.chat.settings_button.text() == "Defaults"
+    assert window.chat.composer.model_picker.currentData() == "claude-haiku-4-5"
     assert window.chat.settings_button.property("overridden") is False
     assert window.chat.settings_button.toolTip().endswith("The defaults.")
     send(window, qloop, "defaults again")
@@ -299,3 +302,44 @@ def test_the_button_and_the_usage_fit_a_640_pixel_window(
     assert chat.settings_button.width() >= chat.settings_button.sizeHint().width()
     label = chat.usage_label
     assert label.height() >= label.heightForWidth(label.width())
+
+
+def test_the_composers_picker_changes_the_conversations_own_model_and_not_the_default(
+    windows: Windows, qloop: asyncio.AbstractEventLoop
+) -> None:
+    window = windows.start()
+    settings = window.context.settings
+    picker = window.chat.composer.model_picker
+    catalog = Catalog.load()
+    # Following the defaults: the picker changes the default.
+    picker.activated.emit(picker.findData("claude-sonnet-4-6"))
+    assert settings.settings.model == "claude-sonnet-4-6"
+    assert window.chat.session.overrides.is_empty
+    assert "default" in picker.toolTip()
+
+    # With a model of its own, the picker changes only that, and keeps its own limit
+    # within what the new model allows.
+    dialog = own_settings(window)
+    dialog.model_default.setChecked(False)
+    dialog.max_tokens_default.setChecked(False)
+    dialog.max_tokens_spin.setValue(100_000)
+    dialog.model_selector.setCurrentIndex(dialog.model_selector.findData("claude-opus-4-7"))
+    assert window.chat.session.overrides.model == "claude-opus-4-7"
+    assert picker.currentData() == "claude-opus-4-7"
+    assert "own model" in picker.toolTip()
+
+    picker.activated.emit(picker.findData("claude-haiku-4-5"))
+    overrides = window.chat.session.overrides
+    assert overrides.model == "claude-haiku-4-5"
+    haiku = catalog.get("claude-haiku-4-5")
+    assert overrides.max_tokens == haiku.clamp_max_tokens(100_000)
+    assert settings.settings.model == "claude-sonnet-4-6"
+    assert window.chat.image_pane.model.limits == haiku.image
+    assert dialog.model_selector.currentData() == "claude-haiku-4-5"
+    send(window, qloop, "with its own model")
+    assert windows.server.received[-1].json["model"] == "claude-haiku-4-5"
+
+    # A new conversation follows the default again.
+    qloop.run_until_complete(window.chat.new_conversation())
+    assert picker.currentData() == "claude-sonnet-4-6"
+    assert window.chat.image_pane.model.limits == catalog.get("claude-sonnet-4-6").image

@@ -225,7 +225,7 @@ class ImageDropPane(QWidget):
         self._summary.setObjectName("attachmentSummary")
         self._summary.setAccessibleName("Attachment summary")
 
-        self.attach_action = QAction("Attach files\u2026", self)
+        self.attach_action = QAction("Attach images\u2026", self)
         """Opens the file picker; the composer's Attach button and menus trigger it."""
         self.attach_action.setObjectName("attachAction")
         self.attach_action.setShortcut(ATTACH_SHORTCUT)
@@ -367,7 +367,9 @@ class ImageDropPane(QWidget):
 
     def choose_files(self) -> list[Path]:
         """Ask for files with the platform's file dialog (tests replace this)."""
-        files, _ = QFileDialog.getOpenFileNames(self, "Attach files", self._last_dir, IMAGE_FILTER)
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Attach images", self._last_dir, IMAGE_FILTER
+        )
         return [Path(f) for f in files]
 
     def remove_chip(self, chip: AttachmentChip) -> None:

@@ -310,11 +310,12 @@ class ChatPanel(QWidget):
             self._on_options_changed()
 
     def _on_options_changed(self) -> None:
-        """Show the conversation's model, and size images for it."""
+        """Say whether the conversation shown has settings of its own."""
         model = self.options().model
-        self.image_pane.set_model(model)
         own = overrides_summary(self.session.overrides)
-        self.settings_button.setText(f"{model.display_name}{' · own settings' if own else ''}")
+        # The model picker shows the model; this button says whether anything is the
+        # conversation's own, and opens its settings.
+        self.settings_button.setText("Own settings" if own else "Defaults")
         self.settings_button.setToolTip(
             f"Conversation settings (Ctrl+Shift+,). {own or 'The defaults'}."
         )

@@ -15,8 +15,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import QEvent, QMimeData, QObject, QRectF, QSize, Qt, QTimer, Signal
@@ -286,29 +286,41 @@ def short_model_name(display_name: str) -> str:
 
 
 class ModelPicker(QComboBox):
-    """The catalog's models, bound to the ``model`` setting (the same one as in Settings).
+    """The catalog's models, showing the one the conversation shown uses.
+
+    Picking a model changes what that conversation uses. A conversation that
+    follows the defaults changes the default (the ``model`` setting, the same one
+    as in Settings), so new conversations use it too, as people expect from a
+    picker beside the text field. A conversation with its own model (set in its
+    settings) changes only its own, and the defaults stay as they are.
 
     Object name ``modelPicker``.
     """
 
     def __init__(
-        self, store: SettingsStore, catalog: Catalog, parent: QWidget | None = None
+        self,
+        store: SettingsStore,
+        catalog: Catalog,
+        session: ConversationSession,
+        parent: QWidget | None = None,
     ) -> None:
-        """List ``catalog``'s models and show the one ``store`` holds."""
+        """List ``catalog``'s models and show the one ``session`` uses."""
         super().__init__(parent)
         self.setObjectName("modelPicker")
         self.setAccessibleName("Model")
-        self.setAccessibleDescription(
-            "The Claude model that answers; the same setting as in Settings."
-        )
-        self.setToolTip("The model that answers (also in Settings)")
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._store = store
         self._catalog = catalog
+        self._session = session
         self.refresh_models()
         self.activated.connect(self._on_activated)
         store.changed.connect(self._on_setting_changed)
+        session.overrides_changed.connect(self._on_overrides_changed)
+
+    def effective_model(self) -> str:
+        """The id of the model the conversation shown asks for."""
+        return self._session.overrides.model or self._store.settings.model
 
     def refresh_models(self) -> None:
         """List the catalog's models again (after it was refreshed from the service)."""
@@ -322,8 +334,8 @@ class ModelPicker(QComboBox):
         self.sync()
 
     def sync(self) -> None:
-        """Show the model the settings hold."""
-        model = self._catalog.get(self._store.settings.model)
+        """Show the model the conversation uses, and say whose setting it is."""
+        model = self._catalog.get(self.effective_model())
         index = self.findData(model.id)
         self.blockSignals(True)
         try:
@@ -334,6 +346,12 @@ class ModelPicker(QComboBox):
             self.setCurrentIndex(index)
         finally:
             self.blockSignals(False)
+        if self._session.overrides.model is not None:
+            whose = "This conversation's own model; the default stays as it is."
+        else:
+            whose = "The default model, the same setting as in Settings."
+        self.setToolTip(plain_tooltip(f"{model.display_name}. {whose}"))
+        self.setAccessibleDescription(whose)
 
     def _add(self, model_id: str, display_name: str) -> None:
         self.addItem(short_model_name(display_name), model_id)
@@ -343,15 +361,38 @@ class ModelPicker(QComboBox):
 
     def _on_activated(self, index: int) -> None:
         model_id = self.itemData(index)
-        settings = self._store.settings
-        if not isinstance(model_id, str) or model_id == settings.model:
+        if not isinstance(model_id, str) or model_id == self.effective_model():
             return
         model = self._catalog.get(model_id)
+        overrides = self._session.overrides
+        if overrides.model is not None:
+            own_limit = overrides.max_tokens
+            changed = dataclasses.replace(
+                overrides,
+                model=model_id,
+                max_tokens=None if own_limit is None else model.clamp_max_tokens(own_limit),
+            )
+            self._save(self._session.set_overrides(changed))
+            return
+        settings = self._store.settings
         # One update, so the model and its clamped max_tokens are saved together.
         self._store.update(model=model_id, max_tokens=model.clamp_max_tokens(settings.max_tokens))
 
+    @async_slot(object)
+    async def _save(self, storing: Coroutine[Any, Any, None]) -> None:
+        try:
+            await storing
+        except StoreError as exc:
+            notify.error(
+                f"The conversation's model applies for now, but it could not be saved: {exc}"
+            )
+
     def _on_setting_changed(self, name: str) -> None:
         if name == "model" and shiboken6.isValid(self):
+            self.sync()
+
+    def _on_overrides_changed(self) -> None:
+        if shiboken6.isValid(self):
             self.sync()
 
 
@@ -409,7 +450,9 @@ class Composer(QWidget):
         self.editing_bar = EditingBar()
         self.editing_bar.cancel_requested.connect(self.cancel_editing)
         self.frame = ComposerFrame()
-        self.image_pane = ImageDropPane(catalog.get(settings.settings.model))
+        self.image_pane = ImageDropPane(
+            catalog.get(session.overrides.model or settings.settings.model)
+        )
         self.image_pane.hide()
         self.prompt = PromptEdit()
         self.prompt.submitted.connect(self.send_requested)
@@ -418,16 +461,16 @@ class Composer(QWidget):
         attach_keys = ATTACH_SHORTCUT.toString(ATTACH_SHORTCUT.SequenceFormat.NativeText)
         self.attach_button = QToolButton()
         self.attach_button.setObjectName("attachButton")
-        self.attach_button.setAccessibleName("Attach files")
+        self.attach_button.setAccessibleName("Attach images")
         self.attach_button.setToolTip(
-            f"Attach files ({attach_keys}). Images can also be pasted, or dropped anywhere."
+            f"Attach images ({attach_keys}). They can also be pasted, or dropped anywhere."
         )
         self.attach_button.setAutoRaise(True)
         self.attach_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.attach_button.clicked.connect(self.image_pane.attach_action.trigger)
         # Ctrl+Shift+A works wherever the keyboard is in the composer.
         self.addAction(self.image_pane.attach_action)
-        self.model_picker = ModelPicker(settings, catalog)
+        self.model_picker = ModelPicker(settings, catalog, session)
         self.send_button = QToolButton()
         self.send_button.setObjectName("sendButton")
         self.send_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -462,6 +505,7 @@ class Composer(QWidget):
         self.image_pane.changed.connect(self._on_content_changed)
         self.image_pane.changed.connect(self._on_attachments_changed)
         settings.changed.connect(self._on_setting_changed)
+        session.overrides_changed.connect(self._size_images_for_model)
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._on_focus_changed)
@@ -650,8 +694,13 @@ class Composer(QWidget):
         self.image_pane.add_mime_data(mime, stem="Pasted image")
 
     def _on_setting_changed(self, name: str) -> None:
-        if name == "model" and shiboken6.isValid(self):
-            self.image_pane.set_model(self._catalog.get(self._settings.settings.model))
+        if name == "model":
+            self._size_images_for_model()
+
+    def _size_images_for_model(self) -> None:
+        """Prepare images for the model the conversation uses (its own, or the default)."""
+        if shiboken6.isValid(self):
+            self.image_pane.set_model(self._catalog.get(self.model_picker.effective_model()))
 
     def _on_focus_changed(self, _old: QWidget | None, now: QWidget | None) -> None:
         if shiboken6.isValid(self) and shiboken6.isValid(self.frame):
