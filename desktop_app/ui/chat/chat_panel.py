@@ -48,6 +48,7 @@ class ChatPanel(QWidget):
         """Build the panel on ``context``."""
         super().__init__(parent)
         self.setObjectName("chatPanel")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)  # the style sheet's surface
         self._context = context
         settings = context.settings.settings
         self.session = ConversationSession(context.history)
