@@ -82,6 +82,8 @@ class Settings:
             (opaque, base64), or "" for the default.
         sidebar_visible: Whether the conversation list is shown.
         sidebar_width: The conversation list's width in pixels.
+        first_run_done: Whether the person has once chosen the offline demo or given
+            an API key; from then on the first-run welcome no longer shows.
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -100,6 +102,7 @@ class Settings:
     window_geometry: str = ""
     sidebar_visible: bool = True
     sidebar_width: int = 260
+    first_run_done: bool = False
 
     @property
     def custom_rpm_map(self) -> dict[str, int]:
@@ -291,6 +294,7 @@ _COERCERS: dict[str, Callable[[object], Any]] = {
     "window_geometry": _as_str,
     "sidebar_visible": _as_bool,
     "sidebar_width": _as_int,
+    "first_run_done": _as_bool,
 }
 assert set(_COERCERS) == {f.name for f in dataclasses.fields(Settings)}
 
