@@ -346,8 +346,8 @@ def test_a_focused_control_shows_a_2px_ring(
     layout.addWidget(other)
     host.resize(240, 160)
     host.show()
-    host.activateWindow()
-    qtbot.waitActive(host)
+    with qtbot.waitActive(host):
+        host.activateWindow()
 
     def left_edge() -> list[QColor]:
         image = control.grab().toImage()
@@ -375,8 +375,8 @@ def test_a_primary_button_rings_in_the_text_colour(
     button.setProperty("primary", True)
     host.resize(240, 80)
     host.show()
-    host.activateWindow()
-    qtbot.waitActive(host)
+    with qtbot.waitActive(host):
+        host.activateWindow()
     button.setFocus()
     qtbot.waitUntil(button.hasFocus)
     theme = style.theme_for()
@@ -396,8 +396,8 @@ def test_the_current_list_row_shows_the_ring_when_the_list_has_focus(
     host.resize(260, 200)
     rows.resize(260, 200)
     host.show()
-    host.activateWindow()
-    qtbot.waitActive(host)
+    with qtbot.waitActive(host):
+        host.activateWindow()
     rows.setFocus()
     rows.setCurrentRow(1)
     qtbot.waitUntil(rows.hasFocus)

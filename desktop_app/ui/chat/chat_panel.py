@@ -60,6 +60,7 @@ class ChatPanel(QWidget):
             self.model, lambda t: self._thumbnails.get(t.id, []), versions=self.session.versions
         )
         self.composer = Composer(self.session, context.catalog.get(settings.model))
+        self.view.empty_state.follow(context, self.composer.prompt)
         self.runs = RunController(self.session, self.view, context.runner, context.options, self)
         self.usage_label = QLabel()
         self.usage_label.setObjectName("conversationUsageLabel")
