@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,6 +99,24 @@ def test_examples_follow_the_mode_and_wait_for_the_key(
         close_window(window, qloop)
 
 
+def test_tab_reaches_the_examples_between_the_conversation_and_the_composer(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, paths: AppPaths, server: FaultyServer
+) -> None:
+    window = open_window(qtbot, paths, server)
+    try:
+        qloop.run_until_complete(window.context.start())  # the examples come after start
+        buttons = window.chat.view.empty_state.buttons
+        assert buttons
+        assert next_tab_stop(window.chat.view) is buttons[0]
+        for first, second in itertools.pairwise(buttons):
+            assert next_tab_stop(first) is second
+        after = next_tab_stop(buttons[-1])
+        assert after is not None
+        assert window.chat.composer.isAncestorOf(after)
+    finally:
+        close_window(window, qloop)
+
+
 def test_an_example_goes_to_the_message_box_and_nothing_is_sent(
     qtbot: Any, qloop: asyncio.AbstractEventLoop, paths: AppPaths, server: FaultyServer
 ) -> None:
@@ -164,7 +183,7 @@ def test_examples_have_names_and_follow_each_other_in_tab_order(qtbot: Any) -> N
         assert button.example.description in button.accessibleDescription()
         assert button.toolTip()
         assert button.focusPolicy() & Qt.FocusPolicy.TabFocus
-    for first, second in zip(empty.buttons, empty.buttons[1:], strict=False):
+    for first, second in itertools.pairwise(empty.buttons):
         assert next_tab_stop(first) is second
     for label in empty.findChildren(QLabel):
         assert label.focusPolicy() == Qt.FocusPolicy.NoFocus

@@ -288,7 +288,9 @@ class EmptyState(QWidget):
             words, examples = _KEY_TEXT, STARTERS
         self.text.setText(words)
         self.text.setAccessibleName(words)
-        previous: QWidget | None = None
+        # Tab reaches them where they are on screen (after the conversation, before
+        # the composer), not after whatever was built last.
+        previous = self._focus_before()
         for example in examples:
             button = ExampleButton(example, self._cards)
             button.chosen.connect(self.example_chosen)
@@ -299,6 +301,16 @@ class EmptyState(QWidget):
         self._cards.setVisible(bool(examples))
         self._columns = 0
         self._arrange()
+
+    def _focus_before(self) -> QWidget | None:
+        """The last control Tab reaches before this panel, outside it."""
+        widget = self.previousInFocusChain()
+        while widget is not None and widget is not self:
+            inside = self.isAncestorOf(widget)
+            if not inside and widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                return widget
+            widget = widget.previousInFocusChain()
+        return None
 
     def follow(self, context: AppContext, editor: QPlainTextEdit) -> None:
         """Offer the examples that suit ``context``'s mode, and put a chosen one in ``editor``."""
