@@ -59,7 +59,7 @@ class Notice(QFrame):
         self.mark.setObjectName("noticeIcon")
         self.mark.setAccessibleName(message.level.value.capitalize())
         self._draw_mark()
-        layout.addWidget(self.mark, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.mark, 0, Qt.AlignmentFlag.AlignVCenter)
         self.text = QLabel(message.text, self)
         self.text.setObjectName("noticeText")
         self.text.setTextFormat(Qt.TextFormat.PlainText)  # messages may quote outside text
@@ -73,14 +73,14 @@ class Notice(QFrame):
             self.action_button.setObjectName("noticeActionButton")
             self.action_button.setAccessibleName(message.action.label)
             self.action_button.clicked.connect(self._on_action)
-            layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignTop)
+            layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignVCenter)
         self.close_button = QToolButton(self)
         self.close_button.setObjectName("noticeCloseButton")
         self.close_button.setIcon(icons.icon_for(self, "x"))
         self.close_button.setAccessibleName("Dismiss")
         self.close_button.setToolTip("Dismiss")
         self.close_button.clicked.connect(self.dismiss)
-        layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignVCenter)
         self._timer: QTimer | None = None
         lifetime = (
             round(message.timeout * 1000)

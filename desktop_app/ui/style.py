@@ -644,6 +644,7 @@ QToolButton:focus {{ border: 2px solid {c["focus"]}; padding: 2px 5px; }}
 QToolButton:disabled {{ color: {c["disabled_text"]}; }}
 QCheckBox, QRadioButton {{
     spacing: 8px; padding: 2px 4px; border: 2px solid transparent; border-radius: 5px;
+    outline: none;
 }}
 QCheckBox:focus, QRadioButton:focus {{ border-color: {c["focus"]}; }}
 QCheckBox::indicator, QRadioButton::indicator {{

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QStyleFactory,
     QToolButton,
@@ -26,7 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core.resources import resource_path
-from desktop_app.ui import style
+from desktop_app.ui import notify, style
+from desktop_app.ui.chat.empty_state import DEMO_EXAMPLES, ExampleButton
+from desktop_app.ui.notifications import Notice
 from desktop_app.ui.style import Rgb, Theme, contrast, ensure_contrast, mix, tint
 
 R = QPalette.ColorRole
@@ -312,6 +315,17 @@ def combo_box() -> QComboBox:
     return box
 
 
+def conversation_view() -> QScrollArea:
+    view = QScrollArea()
+    view.setObjectName("conversationView")
+    view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    return view
+
+
+def example_button() -> ExampleButton:
+    return ExampleButton(DEMO_EXAMPLES[0])
+
+
 FOCUSABLE = [
     ("push button", lambda: QPushButton("Send")),
     ("tool button", tool_button),
@@ -322,6 +336,8 @@ FOCUSABLE = [
     ("spin box", lambda: QSpinBox()),
     ("double spin box", lambda: QDoubleSpinBox()),
     ("list", lambda: QListWidget()),
+    ("conversation", conversation_view),
+    ("example prompt", example_button),
 ]
 
 
@@ -443,3 +459,28 @@ def test_headings_grow_with_the_application_font(qapp: QApplication) -> None:
     )
     assert large_size == pytest.approx(2 * small_size)
     assert small_size > 10
+
+
+def test_a_notice_icon_takes_its_level_colour_and_follows_the_theme(
+    qtbot: Any, qapp: QApplication, styled: style.StyleFollower
+) -> None:
+    qapp.setPalette(fusion_light())
+    notice = Notice(notify.UserMessage(notify.Level.ERROR, "Could not save."))
+    qtbot.addWidget(notice)
+
+    def drawn_in(colour: Rgb) -> bool:
+        image = notice.mark.pixmap().toImage()
+        stroke = [
+            c
+            for x in range(image.width())
+            for y in range(image.height())
+            if (c := image.pixelColor(x, y)).alpha() > 200
+        ]
+        return bool(stroke) and all(close_to(c, colour, 2) for c in stroke)
+
+    light_mark = style.theme_for().tones["error"].mark
+    assert drawn_in(light_mark)
+    qapp.setPalette(palette(**DARK))
+    dark_mark = style.theme_for(palette(**DARK)).tones["error"].mark
+    assert dark_mark != light_mark
+    assert drawn_in(dark_mark)
