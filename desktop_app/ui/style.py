@@ -94,6 +94,17 @@ STYLE_IMAGE_COLOURS: dict[str, Rgb] = {
 }
 
 TONES = ("info", "warning", "error", "refusal", "success")
+#: The tone of each ``kind`` a turn's notice or box may have ("" for a neutral box).
+KIND_TONES = {
+    "info": "info",
+    "warning": "warning",
+    "error": "error",
+    "refusal": "refusal",
+    "success": "success",
+    "max-tokens": "warning",
+    "stopped": "",
+    "thinking": "",
+}
 
 
 # -- colour arithmetic ---------------------------------------------------------------------
@@ -334,7 +345,9 @@ class Theme:
             Pair("muted text on a hovered row", self.muted, self.row_hover, t),
             Pair("muted text on a banner", self.muted, self.banner, t),
             Pair("muted text on a user message", self.muted, self.user_bubble, t),
+            Pair("muted text on an attachment chip", self.muted, self.chip, t),
             Pair("link", self.link, self.base, t),
+            Pair("link on window", self.link, self.window, t),
             Pair("tooltip", self.tooltip_text, self.tooltip_base, t),
             Pair("user message", self.text, self.user_bubble, t),
             Pair("first-run banner", self.text, self.banner, t),
@@ -464,10 +477,10 @@ def _derive(
         button_text, [button, hover, pressed, *surfaces, *washes], TEXT_CONTRAST
     )
 
-    grounds = [base, window, banner, row_hover, user_bubble]
+    grounds = [base, window, banner, row_hover, user_bubble, chip]
     muted = ensure_contrast(mix(text, base, 0.42), grounds, TEXT_CONTRAST)
     disabled_text = mix(text, base, 0.55)
-    link = ensure_contrast(link, [base, user_bubble], TEXT_CONTRAST)
+    link = ensure_contrast(link, [base, window, user_bubble], TEXT_CONTRAST)
     border = mix(base if dark else window, text, 0.16 if dark else 0.13)
     control_border = mix(base if dark else window, text, 0.28 if dark else 0.26)
     scroll_handle = mix(base, text, 0.32 if dark else 0.28)
@@ -801,30 +814,72 @@ QPushButton#examplePrompt:focus {{ border: 2px solid {c["focus"]}; padding: 0; }
 QLabel#examplePromptTitle {{ color: {c["text"]}; font-weight: 600; }}
 QLabel#examplePromptDescription {{ color: {c["muted"]}; }}
 """,
-        # -- messages (object names and properties of the message widgets) ---------------
+        # -- messages: the person's turns in a bubble, Claude's as flowing text ----------
         f"""
-QFrame#userMessage {{
+QFrame#userMessage, QFrame#assistantMessage, QFrame#toolResultsMessage {{
+    background: transparent; border: none;
+}}
+QFrame#userBubble, QFrame[kind="user"] {{
     background: {c["user_bubble"]}; border: none; border-radius: 14px;
 }}
-QFrame#assistantMessage {{ background: transparent; border: none; }}
+QLabel#speakerLabel {{ font-weight: 600; }}
+QLabel#messageMetaLabel {{ color: {c["muted"]}; }}
 QLabel#turnNotice {{ padding: 6px 10px; border-radius: 8px; }}
 """,
-        # -- composer --------------------------------------------------------------------
+        # -- composer: one rounded field -------------------------------------------------
         f"""
 QFrame#composerFrame {{
     background: {c["base"]}; border: 1px solid {c["control_border"]}; border-radius: 14px;
+    padding: 1px;
 }}
-QFrame#composerFrame QPlainTextEdit#promptEdit {{
-    background: transparent; border: 2px solid transparent; padding: 3px 4px;
+QFrame#composerFrame[editing="true"] {{ border-color: {c["accent_edge"]}; }}
+QFrame#composerFrame[focused="true"] {{
+    border: 2px solid {c["focus"]}; padding: 0;
 }}
-QFrame#composerFrame QPlainTextEdit#promptEdit:focus {{ border-color: {c["focus"]}; }}
+QFrame#composerFrame QPlainTextEdit#promptEdit,
+QFrame#composerFrame QPlainTextEdit#promptEdit:focus {{
+    background: transparent; border: none; padding: 4px 6px;
+}}
+QToolButton#sendButton {{
+    color: {c["accent_text"]}; background: {c["accent"]};
+    border: 1px solid {c["accent"]}; border-radius: 8px; padding: 4px;
+}}
+QToolButton#sendButton:hover {{
+    background: {c["accent_hover"]}; border-color: {c["accent_hover"]};
+}}
+QToolButton#sendButton:focus {{ border: 2px solid {c["focus_on_accent"]}; padding: 3px; }}
+QToolButton#sendButton[mode="stop"] {{
+    color: {c["button_text"]}; background: {c["button"]}; border-color: {c["control_border"]};
+}}
+QToolButton#sendButton[mode="stop"]:hover {{ background: {c["hover"]}; }}
+QToolButton#sendButton[mode="stop"]:focus {{ border-color: {c["focus"]}; }}
+QToolButton#sendButton:disabled {{
+    color: {c["disabled_text"]}; background: {c["button"]}; border-color: {c["border"]};
+}}
+QComboBox#modelPicker {{ background: transparent; border: 1px solid transparent; }}
+QComboBox#modelPicker:hover {{ background: {hover_wash}; }}
+QComboBox#modelPicker:focus {{ border: 2px solid {c["focus"]}; }}
 QFrame#attachmentChip {{
     background: {c["chip"]}; border: 1px solid {c["border"]}; border-radius: 8px;
 }}
 QFrame#attachmentChip[state="failed"] {{
-    background: {c["error_fill"]}; border-color: {c["error_mark"]};
+    background: {c["error_fill"]}; border-color: {c["error_edge"]};
 }}
-QFrame#attachmentChip[state="preparing"] QLabel {{ color: {c["muted"]}; }}
+QLabel#attachmentChipDetail {{ color: {c["muted"]}; }}
+QLabel#attachmentChipDetail[state="failed"] {{ color: {c["text"]}; }}
+QFrame#editingBar {{
+    background: {c["info_fill"]}; border: 1px solid {c["info_edge"]}; border-radius: 8px;
+}}
+""",
+        # -- settings pages --------------------------------------------------------------
+        f"""
+QListWidget#settingsPageList {{ background: transparent; border: 2px solid transparent; }}
+QListWidget#settingsPageList:focus {{ border-color: {c["focus"]}; }}
+QListWidget#settingsPageList::item {{ padding: 7px 10px; }}
+QLabel#settingsPageTitle {{ font-size: {heading}; font-weight: 600; }}
+QToolButton#conversationSettingsButton[overridden="true"] {{
+    color: {c["link"]}; border-color: {c["accent_edge"]};
+}}
 """,
     ]
     return "\n".join(rule.strip() for rule in rules) + "\n"
@@ -844,6 +899,9 @@ QLabel#noticeText {{ color: {c["text"]}; }}
         lines.append(
             f'QFrame#notice[level="{kind}"] {{ background: {fill}; border-color: {edge}; }}'
         )
+    # What happened to a turn (``kind`` on the message widgets' notice boxes).
+    for kind, tone in KIND_TONES.items():
+        fill, edge = (c[f"{tone}_fill"], c[f"{tone}_edge"]) if tone else (c["chip"], c["border"])
         lines.append(
             f'*[kind="{kind}"] {{ color: {c["text"]}; background: {fill}; '
             f"border: 1px solid {edge}; border-radius: 8px; }}"

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFrame,
     QLineEdit,
     QListWidget,
     QPlainTextEdit,
@@ -484,3 +485,82 @@ def test_a_notice_icon_takes_its_level_colour_and_follows_the_theme(
     dark_mark = style.theme_for(palette(**DARK)).tones["error"].mark
     assert dark_mark != light_mark
     assert drawn_in(dark_mark)
+
+
+def framed(name: str, **properties: object) -> QFrame:
+    frame = QFrame()
+    frame.setObjectName(name)
+    for key, value in properties.items():
+        frame.setProperty(key, value)
+    frame.setFixedSize(120, 40)
+    return frame
+
+
+#: Object names and properties other parts of the window use, and what they get.
+NAMED = [
+    ("notice, error", lambda: framed("notice", level="error"), lambda t: t.tones["error"].fill),
+    (
+        "notice, warning",
+        lambda: framed("notice", level="warning"),
+        lambda t: t.tones["warning"].fill,
+    ),
+    ("user bubble", lambda: framed("userBubble"), lambda t: t.user_bubble),
+    (
+        "refusal box",
+        lambda: framed("turnNoticeBox", kind="refusal"),
+        lambda t: t.tones["refusal"].fill,
+    ),
+    (
+        "cut-off reply",
+        lambda: framed("turnNoticeBox", kind="max-tokens"),
+        lambda t: t.tones["warning"].fill,
+    ),
+    (
+        "failed attachment",
+        lambda: framed("attachmentChip", state="failed"),
+        lambda t: t.tones["error"].fill,
+    ),
+    ("attachment", lambda: framed("attachmentChip", state="ready"), lambda t: t.chip),
+    ("composer", lambda: framed("composerFrame", focused=False), lambda t: t.base),
+    ("welcome", lambda: framed("firstRunBanner"), lambda t: t.banner),
+]
+
+
+@pytest.mark.parametrize("theme_name", ["fusion light", "fusion dark"])
+@pytest.mark.parametrize(("what", "make", "fill"), NAMED, ids=[n[0] for n in NAMED])
+def test_named_parts_get_their_look(
+    qtbot: Any,
+    qapp: QApplication,
+    styled: style.StyleFollower,
+    theme_name: str,
+    what: str,
+    make: Any,
+    fill: Any,
+) -> None:
+    qapp.setPalette(PALETTES[theme_name]())
+    widget = make()
+    qtbot.addWidget(widget)
+    widget.show()
+    image = widget.grab().toImage()
+    centre = image.pixelColor(image.width() // 2, image.height() // 2)
+    assert close_to(centre, fill(style.theme_for()), 2), what
+
+
+def test_the_composer_rings_while_anything_in_it_has_focus(
+    qtbot: Any, qapp: QApplication, styled: style.StyleFollower
+) -> None:
+    frame = framed("composerFrame", focused=False)
+    qtbot.addWidget(frame)
+    frame.show()
+    ring = style.theme_for().focus
+
+    def edge() -> list[QColor]:
+        image = frame.grab().toImage()
+        return [image.pixelColor(x, image.height() // 2) for x in range(3)]
+
+    assert not close_to(edge()[1], ring)
+    frame.setProperty("focused", True)
+    frame.style().unpolish(frame)
+    frame.style().polish(frame)
+    assert close_to(edge()[0], ring)
+    assert close_to(edge()[1], ring)
