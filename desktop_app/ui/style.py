@@ -29,21 +29,33 @@ Focus
 
 Object names and properties styled here
     Window: ``#chatPanel`` (the reading surface; it sets ``WA_StyledBackground``),
-    ``#conversationView``, ``#mainSplitter``, ``#historySidebar``,
+    ``#conversationView``, ``#conversationContents``, ``#mainSplitter``,
     ``#conversationList``, ``#dateGroupHeader``.
-    Notifications: ``#notice[level="info"|"warning"|"error"]``, ``#noticeText``,
-    ``#noticeActionButton``, ``#noticeCloseButton``.
-    First run: ``#firstRunBanner``, ``#firstRunTitle``, ``#firstRunText``,
-    ``#firstRunIcon``; empty conversation: ``#emptyState``, ``#emptyStateTitle``,
-    ``#emptyStateText``, ``#examplePrompt``, ``#examplePromptTitle``,
-    ``#examplePromptDescription``.
-    Messages: ``QFrame#userMessage`` (a bubble), ``QFrame#assistantMessage``
-    (flowing text), ``#turnNotice``, anything with ``kind`` set to ``info``,
-    ``warning``, ``error`` or ``refusal``, ``#usageLabel``, ``#versionLabel``.
-    Composer: ``#composerFrame``, ``#promptEdit``, ``#sendButton``, ``#stopButton``,
-    ``#attachmentChip[state="preparing"|"ready"|"failed"]``.
+    Notifications: ``#notice[level="info"|"warning"|"error"]``, ``#noticeText``.
+    First run: ``#firstRunBanner``, ``#firstRunTitle``, ``#firstRunText``;
+    empty conversation: ``#emptyStateTitle``, ``#emptyStateText``,
+    ``#examplePrompt``, ``#examplePromptTitle``, ``#examplePromptDescription``.
+    Messages: ``#userMessage`` and ``#assistantMessage`` stay transparent; the
+    person's words sit in ``#userBubble`` (or anything with ``kind="user"``);
+    ``kind`` = ``info``, ``warning``, ``error``, ``refusal``, ``success``,
+    ``max-tokens`` (a warning), ``stopped`` or ``thinking`` (neutral) gives a
+    tinted, rounded box; ``#speakerLabel``, ``#messageMetaLabel``, ``#usageLabel``,
+    ``#versionLabel``, ``#turnNotice``.
+    Composer: ``#composerFrame`` with ``focused`` and ``editing``, ``#promptEdit``
+    (borderless inside the frame), ``#sendButton`` (a push button, or a tool button
+    with ``mode="send"|"stop"``), ``#modelPicker``,
+    ``#attachmentChip[state="preparing"|"ready"|"failed"]``,
+    ``#attachmentChipDetail[state]``, ``#editingBar``.
+    Settings: ``#settingsPageList``, ``#settingsPageTitle``,
+    ``#conversationSettingsButton[overridden="true"]``.
     Any button with ``primary="true"`` is drawn filled with the accent colour;
     any label with ``role="muted"`` uses the secondary text colour.
+
+Cost
+    A style sheet makes Qt draw every widget through its style sheet style. Built
+    offscreen here, a message widget took about 1.4 ms and 150 KB more with it
+    (most of that is Qt's, not these rules'); a 1,000-message conversation
+    opened in about 250 ms instead of 130 ms, well inside its budget.
 
 Fonts
     No font is bundled: Iris uses the system's UI font at the system's size, and
