@@ -28,6 +28,7 @@ ICONS = (
     "chevron-right",
     "circle-alert",
     "circle-check",
+    "code",
     "copy",
     "download",
     "ellipsis",
@@ -35,6 +36,7 @@ ICONS = (
     "image",
     "info",
     "key-round",
+    "lightbulb",
     "message-square",
     "moon",
     "panel-left",
@@ -42,9 +44,11 @@ ICONS = (
     "pencil",
     "play",
     "plus",
+    "quote",
     "refresh-cw",
     "rotate-ccw",
     "scissors",
+    "scroll-text",
     "search",
     "settings",
     "shield-alert",
@@ -60,6 +64,16 @@ ICONS = (
 )
 MASK_SIZE = 96
 OUT = Path(__file__).resolve().parent.parent / "resources" / "icons" / "ui"
+# The style sheet takes image files, which cannot be tinted at run time: arrows for
+# combo and spin boxes, dark for light themes and light for dark themes, and the
+# check mark in white and black for the accent-coloured check box (the colours are
+# ``STYLE_IMAGE_COLOURS`` in desktop_app.ui.style). Files: ``style/<icon>-<tint>.png``.
+STYLE_IMAGES = {
+    "chevron-down": {"on-light": "#404040", "on-dark": "#d6d6d6"},
+    "chevron-up": {"on-light": "#404040", "on-dark": "#d6d6d6"},
+    "check": {"white": "#ffffff", "black": "#000000"},
+}
+STYLE_SIZE = 16
 
 
 def main(package: Path) -> int:
@@ -84,6 +98,23 @@ def main(package: Path) -> int:
         if not image.save(str(OUT / f"{name}.png")):
             print(f"could not write {name}.png", file=sys.stderr)
             return 1
+    (OUT / "style").mkdir(exist_ok=True)
+    for name, tints in STYLE_IMAGES.items():
+        source = (package / "icons" / f"{name}.svg").read_text(encoding="utf-8")
+        for suffix, colour in tints.items():
+            renderer = QSvgRenderer(QByteArray(source.replace("currentColor", colour).encode()))
+            for scale, tail in ((1, ""), (2, "@2x")):
+                size = STYLE_SIZE * scale
+                image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+                image.fill(Qt.GlobalColor.transparent)
+                painter = QPainter(image)
+                painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+                renderer.render(painter, QRectF(0, 0, size, size))
+                painter.end()
+                target = OUT / "style" / f"{name}-{suffix}{tail}.png"
+                if not image.save(str(target)):
+                    print(f"could not write {target.name}", file=sys.stderr)
+                    return 1
     del app
     return 0
 

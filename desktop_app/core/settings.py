@@ -86,6 +86,8 @@ class Settings:
         sidebar_width: The conversation list's width in pixels.
         text_scale: How large the conversation's text is, as a factor of the
             system's text size; clamped to ``TEXT_SCALES``.
+        first_run_done: Whether the person has once chosen the offline demo or given
+            an API key; from then on the first-run welcome no longer shows.
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -105,6 +107,7 @@ class Settings:
     sidebar_visible: bool = True
     sidebar_width: int = 260
     text_scale: float = 1.0
+    first_run_done: bool = False
 
     @property
     def custom_rpm_map(self) -> dict[str, int]:
@@ -304,6 +307,7 @@ _COERCERS: dict[str, Callable[[object], Any]] = {
     "sidebar_visible": _as_bool,
     "sidebar_width": _as_int,
     "text_scale": _as_float,
+    "first_run_done": _as_bool,
 }
 assert set(_COERCERS) == {f.name for f in dataclasses.fields(Settings)}
 

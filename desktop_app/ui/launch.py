@@ -82,12 +82,14 @@ def _run_window(
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 
-    from desktop_app.ui import excepthook
+    from desktop_app.ui import excepthook, style
     from desktop_app.ui.app_context import AppContext
     from desktop_app.ui.main_window import MainWindow
 
     # From here on a bug is logged, and the person told once where the details are.
     hooks = excepthook.install(loop, log_file)
+    # Before any widget exists, so each is polished once; it follows the theme after.
+    follower = style.install(app)
     log.info("Iris %s on Python %s, %s", _version(), sys.version.split()[0], sys.platform)
     context = AppContext(paths.ensure(), demo=args.demo)
     window = MainWindow(context)
@@ -145,6 +147,7 @@ def _run_window(
         QTimer.singleShot(0, window.deleteLater)
         asyncio.set_event_loop(None)
         hooks.uninstall()
+        follower.uninstall()
     return code
 
 

@@ -7,7 +7,7 @@ import base64
 import contextlib
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core.errors import HistoryFormatError, StoreClosedError, StoreError
 from desktop_app.core.history.io import read_import_file
-from desktop_app.ui import notify
+from desktop_app.ui import notify, style
 from desktop_app.ui.app_context import AppContext
 from desktop_app.ui.asyncslot import async_slot
 from desktop_app.ui.chat.chat_panel import ChatPanel
@@ -42,7 +42,10 @@ from desktop_app.ui.settings.settings_pane import Page
 
 
 class FirstRunBanner(QFrame):
-    """Shown while no key is set: try the offline demo, or enter a key.
+    """The welcome on the first start: try the offline demo, or enter a key.
+
+    It shows while no key is set, until the person has chosen the demo or given
+    a key once (``Settings.first_run_done``); then it is gone for good.
 
     Signals:
         demo_chosen: The user picked the demo.
@@ -52,20 +55,35 @@ class FirstRunBanner(QFrame):
     demo_chosen = Signal()
     key_chosen = Signal()
 
+    TITLE = "Welcome to Iris"
+    TEXT = (
+        "Try everything with the built-in offline demo: nothing leaves this computer. "
+        "Or enter your Anthropic API key to talk to Claude; it is kept in the "
+        "system keychain."
+    )
+
     def __init__(self, parent: QWidget | None = None) -> None:
         """Build the banner."""
         super().__init__(parent)
         self.setObjectName("firstRunBanner")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        text = QLabel(
-            "<b>Welcome to Iris.</b> No API key is set yet. Try the whole app with the "
-            "built-in offline demo (nothing leaves this computer), or enter your "
-            "Anthropic API key; it is kept in the system keychain."
-        )
-        text.setTextFormat(Qt.TextFormat.RichText)  # our own words only
+        self.setAccessibleName(self.TITLE)
+        logo = QLabel()
+        logo.setObjectName("firstRunIcon")
+        logo.setPixmap(style.app_logo().pixmap(QSize(40, 40), self.devicePixelRatioF()))
+        logo.setAccessibleName("Iris")
+        title = QLabel(self.TITLE)
+        title.setObjectName("firstRunTitle")
+        title.setTextFormat(Qt.TextFormat.PlainText)
+        title.setAccessibleName(self.TITLE)
+        text = QLabel(self.TEXT)
+        text.setObjectName("firstRunText")
+        text.setTextFormat(Qt.TextFormat.PlainText)
         text.setWordWrap(True)
+        text.setAccessibleName(self.TEXT)
         demo = QPushButton("Try the offline demo")
         demo.setObjectName("tryDemoButton")
+        demo.setProperty("primary", True)
         demo.setAccessibleName("Try the offline demo")
         demo.clicked.connect(self.demo_chosen)
         key = QPushButton("Enter an API key…")
@@ -73,12 +91,21 @@ class FirstRunBanner(QFrame):
         key.setAccessibleName("Enter an API key")
         key.clicked.connect(self.key_chosen)
         buttons = QHBoxLayout()
+        buttons.setSpacing(8)
         buttons.addWidget(demo)
         buttons.addWidget(key)
         buttons.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.addWidget(text)
-        layout.addLayout(buttons)
+        words = QVBoxLayout()
+        words.setSpacing(4)
+        words.addWidget(title)
+        words.addWidget(text)
+        words.addSpacing(6)
+        words.addLayout(buttons)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 14, 16, 14)
+        layout.setSpacing(14)
+        layout.addWidget(logo, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(words, 1)
 
 
 class MainWindow(QMainWindow):
@@ -260,9 +287,11 @@ class MainWindow(QMainWindow):
         self._demo_action.setChecked(demo)
         self._demo_action.blockSignals(False)
         no_key = self.context.api_key.key() is None
-        self.banner.setVisible(
-            self.context.key_known and no_key and not self.context.demo_requested
-        )
+        settings = self.context.settings
+        chosen = self.context.key_known and (not no_key or self.context.demo_requested)
+        if chosen and not settings.settings.first_run_done:
+            settings.update(first_run_done=True)  # the welcome has done its work
+        self.banner.setVisible(self.context.key_known and not settings.settings.first_run_done)
         suffix = " — offline demo" if demo else ""
         self.setWindowTitle(f"Iris{suffix}")
         self.settings_pane.set_demo_requested(self.context.demo_requested)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QPalette
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.ui import icons, notify
+from desktop_app.ui import icons, notify, style
 
 MAX_ROWS = 3
 LIFETIME_MS = {notify.Level.INFO: 8_000, notify.Level.WARNING: 15_000}
@@ -53,16 +53,13 @@ class Notice(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAccessibleName(f"{_SPOKEN[message.level]}{message.text}")
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 6, 6)
-        layout.setSpacing(8)
-        mark = QLabel(self)
-        mark.setPixmap(
-            icons.icon_for(self, _ICONS[message.level], QPalette.ColorRole.WindowText).pixmap(
-                18, 18
-            )
-        )
-        mark.setAccessibleName(message.level.value.capitalize())
-        layout.addWidget(mark, 0, Qt.AlignmentFlag.AlignTop)
+        layout.setContentsMargins(12, 8, 8, 8)
+        layout.setSpacing(10)
+        self.mark = QLabel(self)
+        self.mark.setObjectName("noticeIcon")
+        self.mark.setAccessibleName(message.level.value.capitalize())
+        self._draw_mark()
+        layout.addWidget(self.mark, 0, Qt.AlignmentFlag.AlignVCenter)
         self.text = QLabel(message.text, self)
         self.text.setObjectName("noticeText")
         self.text.setTextFormat(Qt.TextFormat.PlainText)  # messages may quote outside text
@@ -76,14 +73,14 @@ class Notice(QFrame):
             self.action_button.setObjectName("noticeActionButton")
             self.action_button.setAccessibleName(message.action.label)
             self.action_button.clicked.connect(self._on_action)
-            layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignTop)
+            layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignVCenter)
         self.close_button = QToolButton(self)
         self.close_button.setObjectName("noticeCloseButton")
         self.close_button.setIcon(icons.icon_for(self, "x"))
         self.close_button.setAccessibleName("Dismiss")
         self.close_button.setToolTip("Dismiss")
         self.close_button.clicked.connect(self.dismiss)
-        layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignVCenter)
         self._timer: QTimer | None = None
         lifetime = (
             round(message.timeout * 1000)
@@ -98,6 +95,21 @@ class Notice(QFrame):
             self._timer.setInterval(lifetime)
             self._timer.timeout.connect(self.dismiss)
             self._timer.start()
+
+    def _draw_mark(self) -> None:
+        # The level's own colour, for a quicker read; the shape alone tells it too.
+        color = style.tone_color(self.message.level.value)
+        self.mark.setPixmap(
+            icons.icon(_ICONS[self.message.level], color).pixmap(
+                QSize(18, 18), self.devicePixelRatioF()
+            )
+        )
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Draw the icon again when the theme turns light or dark."""
+        super().changeEvent(event)
+        if event.type() is QEvent.Type.PaletteChange and hasattr(self, "mark"):
+            self._draw_mark()
 
     def dismiss(self) -> None:
         """Take the row away."""
@@ -129,8 +141,8 @@ class NotificationArea(QWidget):
         self.setObjectName("notificationArea")
         self.setAccessibleName("Notifications")
         self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(8, 6, 8, 0)
-        self._layout.setSpacing(4)
+        self._layout.setContentsMargins(12, 8, 12, 0)
+        self._layout.setSpacing(6)
         self._rows: list[Notice] = []
         self.hide()
 

@@ -216,6 +216,19 @@ def test_base_url_is_trimmed() -> None:
     )
 
 
+def test_first_run_done_is_remembered_and_a_bad_value_falls_back(tmp_path: Path) -> None:
+    assert Settings().first_run_done is False
+    save_settings(tmp_path, Settings().with_changes(first_run_done=True))
+    assert load_settings(tmp_path).first_run_done is True
+    _write(tmp_path, {"schema_version": 1, "first_run_done": "yes", "model": "claude-x"})
+    report = read_settings(tmp_path)
+    assert report.settings.first_run_done is False  # shown again rather than guessed
+    assert report.settings.model == "claude-x"
+    assert report.rejected == ("first_run_done",)
+    with pytest.raises(SettingsError):
+        Settings().with_changes(first_run_done=1)
+
+
 def test_missing_file_gives_defaults(tmp_path: Path) -> None:
     assert load_settings(tmp_path / "nowhere") == Settings()
     assert list(tmp_path.iterdir()) == []

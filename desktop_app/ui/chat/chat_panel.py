@@ -60,6 +60,7 @@ class ChatPanel(QWidget):
         """Build the panel on ``context``."""
         super().__init__(parent)
         self.setObjectName("chatPanel")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)  # the style sheet's surface
         self._context = context
         settings = context.settings.settings
         self.session = ConversationSession(context.history)
@@ -71,6 +72,7 @@ class ChatPanel(QWidget):
             self.model, lambda t: self._thumbnails.get(t.id, []), versions=self.session.versions
         )
         self.composer = Composer(self.session, context.settings, context.catalog)
+        self.view.empty_state.follow(context, self.composer.prompt)
         self.runs = RunController(self.session, self.view, context.runner, self.options, self)
         self.usage_label = QLabel()
         self.usage_label.setObjectName("conversationUsageLabel")

@@ -17,11 +17,12 @@ from collections.abc import Callable
 import shiboken6
 from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QFrame, QLabel, QLayout, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLayout, QScrollArea, QVBoxLayout, QWidget
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.render.turn_html import RenderedTurn, build_html
 from desktop_app.ui.chat.conversation_model import ConversationModel, TurnRole
+from desktop_app.ui.chat.empty_state import EmptyState
 from desktop_app.ui.chat.message_widget import MessageWidget, is_dark
 from desktop_app.ui.throttle import next_turn_timer
 
@@ -100,13 +101,9 @@ class ConversationView(QScrollArea):
         self._layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         self._layout.setContentsMargins(12, 12, 12, 12)
         self._layout.setSpacing(10)
-        self._placeholder = QLabel(
-            "Ask Claude anything. Drop, paste or attach images to ask about them."
-        )
-        self._placeholder.setObjectName("emptyConversationHint")
-        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._placeholder.setWordWrap(True)
-        self._layout.addWidget(self._placeholder)
+        self.empty_state = self._placeholder = EmptyState()
+        # Nearly all the height while the conversation is empty, so it can centre itself.
+        self._layout.addWidget(self._placeholder, 100)
         self._layout.addStretch(1)
         self.setWidget(container)
 
