@@ -50,6 +50,7 @@ ICONS = (
     "shield-alert",
     "sliders-horizontal",
     "square",
+    "square-pen",
     "sun",
     "trash-2",
     "triangle-alert",
