@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
         self.sidebar.open_requested.connect(self.chat.show_conversation)
         context.conversations_changed.connect(self.sidebar.refresh)
         self.sidebar.new_requested.connect(self.chat.new_conversation)
+        self.sidebar.export_requested.connect(self.ask_and_export)
         self.chat.conversation_opened.connect(self.sidebar.set_current)
 
         self._build_menus()
@@ -273,15 +274,19 @@ class MainWindow(QMainWindow):
         return path
 
     def _on_export_triggered(self) -> None:
-        # The dialog runs its own event loop, so it is opened outside any task.
         if self.chat.conversation_id is None:
             notify.info("Nothing to export yet: send a message first.")
             return
-        title = self.chat.model.conversation.title or "conversation"
+        self.ask_and_export(self.chat.conversation_id, self.chat.model.conversation.title)
+
+    def ask_and_export(self, conversation_id: int, title: str) -> None:
+        """Ask where to export conversation ``conversation_id``, then write it there."""
+        # The dialog runs its own event loop, so it is opened outside any task.
+        title = title or "conversation"
         safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in title).strip() or "chat"
         path = self.choose_export_path(f"{safe}.md")
         if path:
-            self.export_conversation(Path(path))
+            self.export_conversation(Path(path), conversation_id)
 
     def _on_import_triggered(self) -> None:
         path = self.choose_import_path()
@@ -289,9 +294,13 @@ class MainWindow(QMainWindow):
             self.import_conversation(Path(path))
 
     @async_slot(object)
-    async def export_conversation(self, path: Path) -> None:
-        """Write the open conversation to ``path`` (.json: Messages API shape; else Markdown)."""
-        conversation_id = self.chat.conversation_id
+    async def export_conversation(self, path: Path, conversation_id: int | None = None) -> None:
+        """Write a conversation (the open one by default) to ``path``.
+
+        A ``.json`` file gets the Messages API shape; any other, Markdown.
+        """
+        if conversation_id is None:
+            conversation_id = self.chat.conversation_id
         if conversation_id is None:
             return
         try:
