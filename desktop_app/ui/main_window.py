@@ -17,7 +17,6 @@ from PySide6.QtGui import (
     QShortcut,
 )
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -34,6 +33,7 @@ from desktop_app.ui import notify
 from desktop_app.ui.app_context import AppContext
 from desktop_app.ui.asyncslot import async_slot
 from desktop_app.ui.chat.chat_panel import ChatPanel
+from desktop_app.ui.history.file_dialogs import DialogFolders, ask_export_path, ask_import_path
 from desktop_app.ui.history.sidebar import Sidebar
 from desktop_app.ui.notifications import NotificationArea
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         context.conversations_changed.connect(self.sidebar.refresh)
         self.sidebar.new_requested.connect(self.chat.new_conversation)
         self.sidebar.export_requested.connect(self.ask_and_export)
+        self.dialog_folders = DialogFolders()
         self.chat.conversation_opened.connect(self.sidebar.set_current)
 
         self._build_menus()
@@ -257,21 +258,12 @@ class MainWindow(QMainWindow):
     # -- export and import --------------------------------------------------------------------
 
     def choose_export_path(self, suggested: str) -> str:
-        """Ask where to export; "" when cancelled. Replaced in tests."""
-        path, _filter = QFileDialog.getSaveFileName(
-            self,
-            "Export conversation",
-            suggested,
-            "Markdown (*.md);;JSON in the Messages API shape (*.json)",
-        )
-        return path
+        """Ask where to export (in the folder last used); "" when cancelled."""
+        return ask_export_path(self, suggested, self.dialog_folders)
 
     def choose_import_path(self) -> str:
-        """Ask which file to import; "" when cancelled. Replaced in tests."""
-        path, _filter = QFileDialog.getOpenFileName(
-            self, "Import conversation", "", "Conversations (*.json)"
-        )
-        return path
+        """Ask which file to import (in the folder last used); "" when cancelled."""
+        return ask_import_path(self, self.dialog_folders)
 
     def _on_export_triggered(self) -> None:
         if self.chat.conversation_id is None:

@@ -1,4 +1,4 @@
-"""The conversation list: date headings, row drawing, row actions, keyboard."""
+"""The conversation list: date headings, row drawing, row actions, keyboard, dialogs' folders."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QFileDialog,
     QLineEdit,
     QMenu,
     QStyleOptionViewItem,
@@ -31,6 +32,7 @@ from desktop_app.ui.history.conversation_list_model import (
 )
 from desktop_app.ui.history.conversation_list_view import ConversationListView
 from desktop_app.ui.history.dates import DateGroup, date_group, seconds_to_midnight
+from desktop_app.ui.history.file_dialogs import DialogFolders, default_folder
 from desktop_app.ui.main_window import MainWindow
 from tests.support.qt import arm, eventually, wait
 from tests.support.qt import send_prompt as send
@@ -588,6 +590,87 @@ def test_an_empty_list_says_so(windows: Windows, qloop: asyncio.AbstractEventLoo
         lambda: sidebar.list_view.accessibleDescription() == "No conversation mentions “zebra”.",
     )
     assert sidebar.model.rowCount() == 0
+
+
+# -- where the file dialogs open ---------------------------------------------------------------
+
+
+def test_dialogs_start_in_documents_or_home_then_where_last_used(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    documents = home / "Documents"
+    assert default_folder(home, documents) == home
+    documents.mkdir()
+    assert default_folder(home, documents) == documents
+    folders = DialogFolders(home, documents)
+    assert folders.start() == documents
+    elsewhere = tmp_path / "exports"
+    elsewhere.mkdir()
+    folders.remember(elsewhere / "chat.md")
+    assert folders.start() == elsewhere
+    elsewhere.rmdir()  # gone since: back to the default
+    assert folders.start() == documents
+
+
+def answer_dialog(choose: Path, seen: list[tuple[str, str]]) -> None:
+    """When the next file dialog opens: note its title and folder, and choose ``choose``."""
+
+    def act() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QFileDialog):
+            QTimer.singleShot(10, act)
+            return
+        seen.append((dialog.windowTitle(), dialog.directory().absolutePath()))
+        name = dialog.findChild(QLineEdit, "fileNameEdit")  # as a person types it
+        assert isinstance(name, QLineEdit)
+        name.setText(str(choose))
+        dialog.accept()
+
+    QTimer.singleShot(0, act)
+
+
+def test_export_and_import_dialogs_open_where_the_last_file_was_chosen(
+    windows: Windows,
+    qloop: asyncio.AbstractEventLoop,
+    tmp_path: Path,
+) -> None:
+    dialog_answers: list[tuple[str, str]] = []
+    window = windows.start()
+    home = tmp_path / "home"
+    (home / "Documents").mkdir(parents=True)
+    window.dialog_folders = DialogFolders(home, home / "Documents")
+    send(window, qloop, "export me")
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    answer_dialog(exports / "chat.json", dialog_answers)
+    in_loop(qloop, window._on_export_triggered)
+    eventually(qloop, lambda: (exports / "chat.json").exists())
+    assert dialog_answers == [("Export conversation", str(home / "Documents"))]
+    answer_dialog(exports / "chat.json", dialog_answers)
+    opened = arm(window.chat.conversation_opened)
+    in_loop(qloop, window._on_import_triggered)
+    wait(qloop, opened)
+    assert dialog_answers[1] == ("Import conversation", str(exports))
+    assert window.chat.model.conversation.turns[0].text == "export me"
+    answer_dialog(exports / "again.md", dialog_answers)
+    in_loop(qloop, window._on_export_triggered)
+    assert dialog_answers[2] == ("Export conversation", str(exports))
+    eventually(qloop, lambda: (exports / "again.md").exists())
+
+
+def test_a_name_without_an_ending_gets_the_chosen_formats(
+    windows: Windows,
+    qloop: asyncio.AbstractEventLoop,
+    tmp_path: Path,
+) -> None:
+    dialog_answers: list[tuple[str, str]] = []
+    window = windows.start()
+    window.dialog_folders = DialogFolders(tmp_path, tmp_path / "Documents")
+    answer_dialog(tmp_path / "notes", dialog_answers)
+    chosen: list[str] = []
+    in_loop(qloop, lambda: chosen.append(window.choose_export_path("chat.md")))
+    assert chosen == [str(tmp_path / "notes.md")]
+    assert dialog_answers == [("Export conversation", str(tmp_path))]
 
 
 def test_nothing_selected_means_nothing_to_act_on(
