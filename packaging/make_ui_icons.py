@@ -54,6 +54,7 @@ ICONS = (
     "shield-alert",
     "sliders-horizontal",
     "square",
+    "square-pen",
     "sun",
     "trash-2",
     "triangle-alert",

@@ -17,7 +17,6 @@ from PySide6.QtGui import (
     QShortcut,
 )
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -34,6 +33,7 @@ from desktop_app.ui import notify, style
 from desktop_app.ui.app_context import AppContext
 from desktop_app.ui.asyncslot import async_slot
 from desktop_app.ui.chat.chat_panel import ChatPanel
+from desktop_app.ui.history.file_dialogs import DialogFolders, ask_export_path, ask_import_path
 from desktop_app.ui.history.sidebar import Sidebar
 from desktop_app.ui.notifications import NotificationArea
 from desktop_app.ui.settings.conversation_settings import ConversationSettingsDialog
@@ -160,6 +160,8 @@ class MainWindow(QMainWindow):
         self.sidebar.open_requested.connect(self.chat.show_conversation)
         context.conversations_changed.connect(self.sidebar.refresh)
         self.sidebar.new_requested.connect(self.chat.new_conversation)
+        self.sidebar.export_requested.connect(self.ask_and_export)
+        self.dialog_folders = DialogFolders()
         self.chat.conversation_opened.connect(self.sidebar.set_current)
 
         self._build_menus()
@@ -303,32 +305,27 @@ class MainWindow(QMainWindow):
     # -- export and import --------------------------------------------------------------------
 
     def choose_export_path(self, suggested: str) -> str:
-        """Ask where to export; "" when cancelled. Replaced in tests."""
-        path, _filter = QFileDialog.getSaveFileName(
-            self,
-            "Export conversation",
-            suggested,
-            "Markdown (*.md);;JSON in the Messages API shape (*.json)",
-        )
-        return path
+        """Ask where to export (in the folder last used); "" when cancelled."""
+        return ask_export_path(self, suggested, self.dialog_folders)
 
     def choose_import_path(self) -> str:
-        """Ask which file to import; "" when cancelled. Replaced in tests."""
-        path, _filter = QFileDialog.getOpenFileName(
-            self, "Import conversation", "", "Conversations (*.json)"
-        )
-        return path
+        """Ask which file to import (in the folder last used); "" when cancelled."""
+        return ask_import_path(self, self.dialog_folders)
 
     def _on_export_triggered(self) -> None:
-        # The dialog runs its own event loop, so it is opened outside any task.
         if self.chat.conversation_id is None:
             notify.info("Nothing to export yet: send a message first.")
             return
-        title = self.chat.model.conversation.title or "conversation"
+        self.ask_and_export(self.chat.conversation_id, self.chat.model.conversation.title)
+
+    def ask_and_export(self, conversation_id: int, title: str) -> None:
+        """Ask where to export conversation ``conversation_id``, then write it there."""
+        # The dialog runs its own event loop, so it is opened outside any task.
+        title = title or "conversation"
         safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in title).strip() or "chat"
         path = self.choose_export_path(f"{safe}.md")
         if path:
-            self.export_conversation(Path(path))
+            self.export_conversation(Path(path), conversation_id)
 
     def _on_import_triggered(self) -> None:
         path = self.choose_import_path()
@@ -336,9 +333,13 @@ class MainWindow(QMainWindow):
             self.import_conversation(Path(path))
 
     @async_slot(object)
-    async def export_conversation(self, path: Path) -> None:
-        """Write the open conversation to ``path`` (.json: Messages API shape; else Markdown)."""
-        conversation_id = self.chat.conversation_id
+    async def export_conversation(self, path: Path, conversation_id: int | None = None) -> None:
+        """Write a conversation (the open one by default) to ``path``.
+
+        A ``.json`` file gets the Messages API shape; any other, Markdown.
+        """
+        if conversation_id is None:
+            conversation_id = self.chat.conversation_id
         if conversation_id is None:
             return
         try:

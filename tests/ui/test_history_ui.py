@@ -70,8 +70,8 @@ def test_sidebar_lists_searches_and_opens(
     send(window, qloop, "beta about harbours")
     sidebar = window.sidebar
     sidebar.refresh()
-    eventually(qloop, lambda: sidebar.model.rowCount() == 2)
-    titles = [sidebar.model.index(r, 0).data() for r in range(2)]
+    eventually(qloop, lambda: len(sidebar.model.item_rows()) == 2)
+    titles = [sidebar.model.item(r).data() for r in range(2)]
     assert titles == ["beta about harbours", "alpha about kestrels"]
     qtmodeltester.check(sidebar.model)
 
@@ -80,7 +80,7 @@ def test_sidebar_lists_searches_and_opens(
     eventually(
         qloop,
         lambda: (
-            sidebar.model.rowCount() >= 1 and "kestrel" in sidebar.model.index(0, 0).data().lower()
+            sidebar.model.rowCount() >= 1 and "kestrel" in sidebar.model.item(0).data().lower()
         ),
     )
     ids = {
@@ -88,7 +88,7 @@ def test_sidebar_lists_searches_and_opens(
         for r in range(sidebar.model.rowCount())
     }
     assert ids == {first_id}
-    hit = sidebar.model.index(0, 0)
+    hit = sidebar.model.item(0)
     opened = arm(window.chat.conversation_opened)
     sidebar.list_view.clicked.emit(hit)
     wait(qloop, opened)
@@ -101,10 +101,10 @@ def test_delete_and_undo(windows: Windows, qloop: asyncio.AbstractEventLoop) -> 
     send(window, qloop, "keep me")
     sidebar = window.sidebar
     sidebar.refresh()
-    eventually(qloop, lambda: sidebar.model.rowCount() == 1)
-    sidebar.list_view.setCurrentIndex(sidebar.model.index(0, 0))
+    eventually(qloop, lambda: len(sidebar.model.item_rows()) == 1)
+    sidebar.list_view.setCurrentIndex(sidebar.model.item(0))
     sidebar.delete_button.click()
-    eventually(qloop, lambda: sidebar.model.rowCount() == 0)
+    eventually(qloop, lambda: len(sidebar.model.item_rows()) == 0)
     notice = undo_notice(window)
     assert notice is not None
     assert notice.action_button is not None
@@ -112,7 +112,7 @@ def test_delete_and_undo(windows: Windows, qloop: asyncio.AbstractEventLoop) -> 
     # The Undo button is reachable from the keyboard.
     assert notice.action_button.focusPolicy() & Qt.FocusPolicy.TabFocus
     notice.action_button.click()
-    eventually(qloop, lambda: sidebar.model.rowCount() == 1)
+    eventually(qloop, lambda: len(sidebar.model.item_rows()) == 1)
     eventually(qloop, lambda: window.chat.model.rowCount() == 2)
 
 
@@ -121,17 +121,17 @@ def test_rename_in_place(windows: Windows, qloop: asyncio.AbstractEventLoop) -> 
     send(window, qloop, "old title")
     sidebar = window.sidebar
     sidebar.refresh()
-    eventually(qloop, lambda: sidebar.model.rowCount() == 1)
+    eventually(qloop, lambda: len(sidebar.model.item_rows()) == 1)
     stored = arm(window.context.conversations_changed)
     assert sidebar.model.setData(
-        sidebar.model.index(0, 0), "  Trip   plans ", Qt.ItemDataRole.EditRole
+        sidebar.model.item(0), "  Trip   plans ", Qt.ItemDataRole.EditRole
     )
     # The rename reaches the history, and a list read back from it shows it.
     wait(qloop, stored)
     reread = arm(sidebar.refreshed)
     sidebar.refresh()
     wait(qloop, reread)
-    assert sidebar.model.index(0, 0).data() == "Trip plans"
+    assert sidebar.model.item(0).data() == "Trip plans"
 
 
 def test_failed_turn_is_stored_as_failed_and_left_out_after_restart(

@@ -85,9 +85,9 @@ def test_the_window_starts_with_a_read_only_data_folder_and_says_so(
         assert not window.context.history.saves
         # The history is there to read, and a conversation opens.
         sidebar = window.sidebar
-        eventually(qloop, lambda: sidebar.model.rowCount() == 2)
+        eventually(qloop, lambda: len(sidebar.model.item_rows()) == 2)
         opened = arm(window.chat.conversation_opened)
-        sidebar.list_view.clicked.emit(sidebar.model.index(1, 0))
+        sidebar.list_view.clicked.emit(sidebar.model.item(1))
         wait(qloop, opened)
         assert [t.text for t in window.chat.model.conversation.turns] == ["about kestrels"]
         app.stop()
@@ -108,7 +108,7 @@ def test_with_no_usable_history_the_window_works_and_says_nothing_is_kept(
         assert reply.status is TurnStatus.DONE
         assert reply.text
         window.sidebar.refresh()
-        eventually(qloop, lambda: window.sidebar.model.rowCount() == 1)
+        eventually(qloop, lambda: len(window.sidebar.model.item_rows()) == 1)
         app.stop()
     assert list(paths.data.iterdir()) == []
 
@@ -119,10 +119,10 @@ def deleted_in_sidebar(window: MainWindow, loop: asyncio.AbstractEventLoop) -> i
     assert conversation_id is not None
     sidebar = window.sidebar
     sidebar.refresh()
-    eventually(loop, lambda: sidebar.model.rowCount() == 1)
-    sidebar.list_view.setCurrentIndex(sidebar.model.index(0, 0))
+    eventually(loop, lambda: len(sidebar.model.item_rows()) == 1)
+    sidebar.list_view.setCurrentIndex(sidebar.model.item(0))
     sidebar.delete_button.click()
-    eventually(loop, lambda: sidebar.model.rowCount() == 0)
+    eventually(loop, lambda: len(sidebar.model.item_rows()) == 0)
     assert undo_notice(window) is not None
     return conversation_id
 

@@ -259,9 +259,11 @@ class HistoryService:
         """The conversations, newest first."""
         return await self.call(lambda s: s.list_conversations(limit))
 
-    async def search(self, query: str, limit: int = 100) -> list[SearchHit]:
-        """Full-text search over every live conversation."""
-        return await self.call(lambda s: s.search(query, limit))
+    async def search(
+        self, query: str, limit: int = 100, *, marks: tuple[str, str] = ("[", "]")
+    ) -> list[SearchHit]:
+        """Full-text search over every live conversation; ``marks`` go around matched words."""
+        return await self.call(lambda s: s.search(query, limit, marks=marks))
 
     async def export(self, conversation_id: int, *, as_json: bool) -> str:
         """A conversation as JSON in the Messages API shape, or as Markdown."""
