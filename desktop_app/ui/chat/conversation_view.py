@@ -7,6 +7,9 @@ Messages sit in "pages" of at most :data:`PAGE` widgets, and the column holds th
 pages. A widget added above the others moves everything below it; within one
 flat column that is every message built so far, while here it is the widgets of
 one page plus one geometry per page.
+
+The column is centred and at most :data:`READING_WIDTH` em wide (from the font, so
+it follows the font size); it shrinks with the window and never scrolls sideways.
 """
 
 from __future__ import annotations
@@ -16,18 +19,21 @@ from collections.abc import Callable
 
 import shiboken6
 from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QFontInfo, QImage
 from PySide6.QtWidgets import QFrame, QLabel, QLayout, QScrollArea, QVBoxLayout, QWidget
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.render.turn_html import RenderedTurn, build_html
 from desktop_app.ui.chat.conversation_model import ConversationModel, TurnRole
-from desktop_app.ui.chat.message_widget import MessageWidget, is_dark
+from desktop_app.ui.chat.message_parts import is_dark
+from desktop_app.ui.chat.message_widget import MessageWidget
 from desktop_app.ui.throttle import next_turn_timer
 
 BATCH = 16  # rows built when a conversation opens
 OLDER_BATCH = 3  # rows built each time the user reaches the top, one per event-loop turn
 PAGE = 24  # message widgets per page of the column
+READING_WIDTH = 46  # em: the widest the column gets, for lines that are easy to read
+SIDE_MARGIN = 16  # pixels each side of the column
 
 
 class ConversationView(QScrollArea):
@@ -67,6 +73,8 @@ class ConversationView(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # The column keeps its reading width in the middle of a wide window.
+        self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._model = model
         self._thumbnails = thumbnails or (lambda _turn: [])
@@ -90,6 +98,7 @@ class ConversationView(QScrollArea):
         self._dark = is_dark(self)
         self._restyle_queue: list[MessageWidget] = []
         self._restyle_timer = next_turn_timer(self, self._restyle_one)
+        self._pinned: MessageWidget | None = None
 
         container = QWidget()
         container.setObjectName("conversationContents")
@@ -98,8 +107,8 @@ class ConversationView(QScrollArea):
         # shorter height, it would squeeze every page (and every message on
         # it), and again let them grow back once the scroll area resized it.
         self._layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
-        self._layout.setContentsMargins(12, 12, 12, 12)
-        self._layout.setSpacing(10)
+        self._layout.setContentsMargins(SIDE_MARGIN, 16, SIDE_MARGIN, 16)
+        self._layout.setSpacing(12)
         self._placeholder = QLabel(
             "Ask Claude anything. Drop, paste or attach images to ask about them."
         )
@@ -109,6 +118,8 @@ class ConversationView(QScrollArea):
         self._layout.addWidget(self._placeholder)
         self._layout.addStretch(1)
         self.setWidget(container)
+        self._container = container
+        self._fit_column()
 
         model.rowsInserted.connect(self._on_rows_inserted)
         model.rowsRemoved.connect(self._on_rows_removed)
@@ -130,6 +141,11 @@ class ConversationView(QScrollArea):
     def busy(self) -> bool:
         """True while older rows or restyled messages are still to be built in later turns."""
         return self._older_wanted > 0 or bool(self._restyle_queue)
+
+    @property
+    def column_width(self) -> int:
+        """The widest the column of messages gets, in pixels (margins included)."""
+        return self._container.maximumWidth()
 
     def widget_for(self, turn: Turn) -> MessageWidget | None:
         """The widget showing ``turn``, if it is built."""
@@ -165,6 +181,7 @@ class ConversationView(QScrollArea):
         widget.edit_requested.connect(self.edit_requested)
         widget.version_requested.connect(self.version_requested)
         widget.remove_requested.connect(self.remove_requested)
+        widget.tabs_changed.connect(lambda: self._link_tabs(widget))
         version = self._versions(turn)
         if version is not None:
             widget.set_versions(*version)
@@ -230,9 +247,38 @@ class ConversationView(QScrollArea):
         page.hide()
         page.deleteLater()
 
+    def _fit_column(self) -> None:
+        em = QFontInfo(self.font()).pixelSize()
+        self._container.setMaximumWidth(READING_WIDTH * em + 2 * SIDE_MARGIN)
+
+    def _link_tabs(self, widget: MessageWidget) -> None:
+        """Put ``widget``'s controls on the Tab chain after the message above it."""
+        if not shiboken6.isValid(widget) or widget not in self._widgets:
+            return
+        before: QWidget = self
+        for above in reversed(self._widgets[: self._widgets.index(widget)]):
+            controls = above.tab_widgets()
+            if controls:
+                before = controls[-1]
+                break
+        widget.link_tabs(before)
+
+    def _pin_newest(self) -> None:
+        """The newest message always shows its actions; the others on hover and focus."""
+        newest = self._widgets[-1] if self._widgets else None
+        if newest is self._pinned:
+            return
+        if self._pinned is not None and shiboken6.isValid(self._pinned):
+            self._pinned.set_pinned(False)
+        self._pinned = newest
+        if newest is not None:
+            newest.set_pinned(True)
+
     def changeEvent(self, event: QEvent) -> None:
-        """Follow the system theme: render the messages again when it turns light or dark."""
+        """Follow the theme (render messages again) and the font (the column's width)."""
         super().changeEvent(event)
+        if event.type() is QEvent.Type.FontChange:
+            self._fit_column()
         if event.type() is QEvent.Type.PaletteChange:
             dark = is_dark(self)
             if dark != self._dark:
@@ -268,10 +314,13 @@ class ConversationView(QScrollArea):
         self._anchor = None
         count = self._model.rowCount()
         self._first_row = max(0, count - BATCH)
+        before: QWidget | None = self
         for row in range(self._first_row, count):
             widget = self._make(row)
             self._insert_widget(len(self._widgets), widget)
             self._widgets.append(widget)
+            before = widget.link_tabs(before)
+        self._pin_newest()
         self._placeholder.setVisible(count == 0)
         self._stick_to_bottom = True
         QTimer.singleShot(0, self.scroll_to_bottom)
@@ -307,6 +356,7 @@ class ConversationView(QScrollArea):
         self._insert_widget(0, widget)
         self._widgets.insert(0, widget)
         self._first_row -= 1
+        widget.link_tabs(self)
 
     # -- model signals -------------------------------------------------------------------------
 
@@ -320,6 +370,8 @@ class ConversationView(QScrollArea):
             widget = self._make(row)
             self._insert_widget(position, widget)
             self._widgets.insert(position, widget)
+            self._link_tabs(widget)
+        self._pin_newest()
 
     def _on_rows_removed(self, parent: QModelIndex, first: int, last: int) -> None:
         for row in range(last, first - 1, -1):
@@ -329,6 +381,7 @@ class ConversationView(QScrollArea):
                 continue
             if position < len(self._widgets):
                 self._remove_widget(position)
+        self._pin_newest()
         self._placeholder.setVisible(self._model.rowCount() == 0)
 
     def _on_data_changed(
