@@ -19,8 +19,16 @@ from collections.abc import Callable
 
 import shiboken6
 from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QFontInfo, QImage
-from PySide6.QtWidgets import QFrame, QLabel, QLayout, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtGui import QFocusEvent, QFontInfo, QImage
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QLabel,
+    QLayout,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.render.turn_html import RenderedTurn, build_html
@@ -181,7 +189,6 @@ class ConversationView(QScrollArea):
         widget.edit_requested.connect(self.edit_requested)
         widget.version_requested.connect(self.version_requested)
         widget.remove_requested.connect(self.remove_requested)
-        widget.tabs_changed.connect(lambda: self._link_tabs(widget))
         version = self._versions(turn)
         if version is not None:
             widget.set_versions(*version)
@@ -251,17 +258,51 @@ class ConversationView(QScrollArea):
         em = QFontInfo(self.font()).pixelSize()
         self._container.setMaximumWidth(READING_WIDTH * em + 2 * SIDE_MARGIN)
 
-    def _link_tabs(self, widget: MessageWidget) -> None:
-        """Put ``widget``'s controls on the Tab chain after the message above it."""
-        if not shiboken6.isValid(widget) or widget not in self._widgets:
-            return
-        before: QWidget = self
-        for above in reversed(self._widgets[: self._widgets.index(widget)]):
-            controls = above.tab_widgets()
-            if controls:
-                before = controls[-1]
-                break
-        widget.link_tabs(before)
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab from the view or a message's last control to the next message, and back.
+
+        The view is the conversation's one stop on the window's Tab chain; inside,
+        Tab goes through the messages as they show (each through its own controls).
+        """
+        focus = QApplication.focusWidget()
+        message = focus
+        while message is not None and not isinstance(message, MessageWidget):
+            message = message.parentWidget()
+        if focus is self:
+            if not next:
+                return super().focusNextPrevChild(next)
+            start = -1
+        elif isinstance(message, MessageWidget) and message in self._widgets:
+            start = self._widgets.index(message)
+        else:
+            return super().focusNextPrevChild(next)
+        step = 1 if next else -1
+        index = start + step
+        while 0 <= index < len(self._widgets):
+            stops = self._widgets[index].tab_stops()
+            if stops:
+                self._focus_control(stops[0] if next else stops[-1], next)
+                return True
+            index += step
+        # Past the first message back to the view; past the last, on from the view.
+        self.setFocus(Qt.FocusReason.OtherFocusReason)
+        return True if not next else super().focusNextPrevChild(next)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        """Shift+Tab into the conversation lands on the last message's last control."""
+        super().focusInEvent(event)
+        if event.reason() is Qt.FocusReason.BacktabFocusReason:
+            for widget in reversed(self._widgets):
+                stops = widget.tab_stops()
+                if stops:
+                    self._focus_control(stops[-1], False)
+                    break
+
+    def _focus_control(self, control: QWidget, forward: bool) -> None:
+        control.setFocus(
+            Qt.FocusReason.TabFocusReason if forward else Qt.FocusReason.BacktabFocusReason
+        )
+        self.ensureWidgetVisible(control)
 
     def _pin_newest(self) -> None:
         """The newest message always shows its actions; the others on hover and focus."""
@@ -314,12 +355,10 @@ class ConversationView(QScrollArea):
         self._anchor = None
         count = self._model.rowCount()
         self._first_row = max(0, count - BATCH)
-        before: QWidget | None = self
         for row in range(self._first_row, count):
             widget = self._make(row)
             self._insert_widget(len(self._widgets), widget)
             self._widgets.append(widget)
-            before = widget.link_tabs(before)
         self._pin_newest()
         self._placeholder.setVisible(count == 0)
         self._stick_to_bottom = True
@@ -356,7 +395,6 @@ class ConversationView(QScrollArea):
         self._insert_widget(0, widget)
         self._widgets.insert(0, widget)
         self._first_row -= 1
-        widget.link_tabs(self)
 
     # -- model signals -------------------------------------------------------------------------
 
@@ -370,7 +408,6 @@ class ConversationView(QScrollArea):
             widget = self._make(row)
             self._insert_widget(position, widget)
             self._widgets.insert(position, widget)
-            self._link_tabs(widget)
         self._pin_newest()
 
     def _on_rows_removed(self, parent: QModelIndex, first: int, last: int) -> None:

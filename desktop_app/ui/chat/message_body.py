@@ -360,6 +360,9 @@ class MessageBody(QWidget):
     def _add_part(self, *, hidden: bool = False) -> AutoHeightBrowser:
         part = AutoHeightBrowser(follow_links=False)
         part.setObjectName("messageBodyPart")
+        # Focused by a click (to select and copy) or by Tab through the message,
+        # which keeps its own order; never a stop on the window's chain.
+        part.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         part.code_blocks = self.code_blocks
         part.anchorClicked.connect(self.link_clicked)
         if self._parts:

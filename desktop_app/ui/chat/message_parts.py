@@ -128,6 +128,9 @@ def icon_button(
     button.setAccessibleName(accessible)
     button.setToolTip(tip)
     button.setCursor(Qt.CursorShape.PointingHandCursor)
+    # Reached with Tab through the message (MessageWidget.focusNextPrevChild), not
+    # through the window's chain; and a click never takes the focus from the editor.
+    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     if text:
         button.setText(text)
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -135,11 +138,15 @@ def icon_button(
 
 
 def retint(widget: QWidget) -> None:
-    """Draw the icons of ``widget``'s icon buttons again, in its current palette."""
+    """Draw the icons of ``widget``'s icon buttons again, in its current palette.
+
+    Called on ``widget``'s palette change, which comes before its children's: their
+    own palettes may still be the old one, so ``widget``'s colours are used.
+    """
     for button in widget.findChildren(QToolButton):
         name = button.property("iconName")
         if isinstance(name, str) and name:
-            button.setIcon(icons.icon_for(button, name))
+            button.setIcon(icons.icon_for(widget, name))
 
 
 class ActionBar(QWidget):

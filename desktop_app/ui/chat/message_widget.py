@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
@@ -47,7 +48,7 @@ from desktop_app.core.conversation.notices import turn_notice
 from desktop_app.core.conversation.usage import format_usage, reply_usage
 from desktop_app.core.render.markdown import escape_plain
 from desktop_app.core.render.turn_html import LARGE_MESSAGE, RenderedTurn, build_html
-from desktop_app.core.wire.blocks import Role
+from desktop_app.core.wire.blocks import RedactedThinkingBlock, Role, ThinkingBlock
 from desktop_app.ui import icons
 from desktop_app.ui.chat.conversation_model import speaker as speaker_of
 from desktop_app.ui.chat.message_body import AutoHeightBrowser, MessageBody, announce
@@ -94,7 +95,6 @@ class MessageWidget(QFrame):
         version_requested: Show another version of this turn (turn, -1 or +1).
         remove_requested: The user wants a failed turn gone.
         rendered: The finished turn's text is on screen, fully rendered.
-        tabs_changed: Controls were added inside; the Tab order needs them placed.
     """
 
     retry_requested = Signal(object)
@@ -104,7 +104,6 @@ class MessageWidget(QFrame):
     remove_requested = Signal(object)
     version_requested = Signal(object, int)
     rendered = Signal()
-    tabs_changed = Signal()
 
     def __init__(
         self,
@@ -166,6 +165,22 @@ class MessageWidget(QFrame):
             header.addStretch(1)
             layout.addLayout(header)
 
+        # Built on first use: most messages never think, fail or get versions, and a
+        # long conversation has a thousand messages.
+        self._thinking_box: Tinted | None = None
+        self._thinking_toggle: QToolButton | None = None
+        self._thinking: AutoHeightBrowser | None = None
+        self._thinking_html = ""  # filled when first shown: mostly never opened
+        self._notice_box: NoticeBox | None = None
+        self._buttons: dict[str, QToolButton] = {}
+        self._navigator: tuple[QToolButton, QLabel, QToolButton] | None = None
+        self._details: QLabel | None = None
+        if turn.status is TurnStatus.STREAMING or any(
+            isinstance(b, ThinkingBlock | RedactedThinkingBlock) for b in turn.blocks
+        ):
+            # Made before the text, so it comes first on the Tab chain as on screen.
+            self._make_thinking().hide()  # until there is thinking to show
+
         self.thumbnails = list(thumbnails or [])
         self._images = self._make_images()
 
@@ -200,17 +215,6 @@ class MessageWidget(QFrame):
                 layout.addWidget(self._images)
             layout.addWidget(self.body)
             layout.addWidget(self._notes)
-
-        # Built on first use: most messages never think, fail or get versions, and a
-        # long conversation has a thousand messages.
-        self._thinking_box: Tinted | None = None
-        self._thinking_toggle: QToolButton | None = None
-        self._thinking: AutoHeightBrowser | None = None
-        self._thinking_html = ""  # filled when first shown: mostly never opened
-        self._notice_box: NoticeBox | None = None
-        self._buttons: dict[str, QToolButton] = {}
-        self._navigator: tuple[QToolButton, QLabel, QToolButton] | None = None
-        self._details: QLabel | None = None
 
         self._action_row = QWidget()
         self._action_row.setObjectName("messageActionRow")
@@ -260,6 +264,7 @@ class MessageWidget(QFrame):
             row_layout.addWidget(self._actions)
             row_layout.addStretch(1)
         layout.addWidget(self._action_row)
+        self.setAccessibleName(f"Message from {speaker}")
 
         self.refresh()
 
@@ -325,17 +330,35 @@ class MessageWidget(QFrame):
         found += self._actions.findChildren(QToolButton)
         return found
 
-    def link_tabs(self, before: QWidget | None) -> QWidget | None:
-        """Put this message's controls on the Tab chain right after ``before``.
+    def tab_stops(self) -> list[QWidget]:
+        """The controls Tab stops at now (shown and enabled), in screen order."""
+        return [w for w in self.tab_widgets() if w.isVisibleTo(self) and w.isEnabled()]
 
-        Returns:
-            The last of them (or ``before`` when there are none).
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab and Shift+Tab go through the controls in the order they show on screen.
+
+        A message's controls are not stops on the window's Tab chain: Qt puts a
+        widget made later at the chain's end, and keeping a thousand messages in
+        order there costs more than a key press. The message steps through its own
+        controls, and the view (the conversation's one stop on the chain) from one
+        message to the next.
         """
-        for widget in self.tab_widgets():
-            if before is not None:
-                QWidget.setTabOrder(before, widget)
-            before = widget
-        return before
+        focus = QApplication.focusWidget()
+        controls = self.tab_stops()
+        if focus in controls:
+            step = controls.index(focus) + (1 if next else -1)
+            if 0 <= step < len(controls):
+                target = controls[step]
+                target.setFocus(
+                    Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason
+                )
+                area = self.parentWidget()
+                while area is not None and not isinstance(area, QScrollArea):
+                    area = area.parentWidget()
+                if isinstance(area, QScrollArea):
+                    area.ensureWidgetVisible(target)
+                return True
+        return super().focusNextPrevChild(next)
 
     # -- rendering ---------------------------------------------------------------------------
 
@@ -365,7 +388,6 @@ class MessageWidget(QFrame):
             if not shown:
                 return
             self._navigator = self._make_navigator()
-            self.tabs_changed.emit()
         older, label, newer = self._navigator
         label.setText(f"{version}/{versions}")
         label.setAccessibleName(f"Version {version} of {versions}")
@@ -477,9 +499,10 @@ class MessageWidget(QFrame):
             self._notes.show()
         self._fit_bubble()
 
-    def _make_thinking(self) -> None:
+    def _make_thinking(self) -> Tinted:
         if self._thinking_box is not None:
-            return
+            self._thinking_box.show()
+            return self._thinking_box
         box = Tinted("thinking", radius=6)
         box.setObjectName("thinkingBox")
         inner = QVBoxLayout(box)
@@ -495,16 +518,11 @@ class MessageWidget(QFrame):
         toggle.setCheckable(True)
         toggle.toggled.connect(self._on_thinking_toggled)
         inner.addWidget(toggle, 0, Qt.AlignmentFlag.AlignLeft)
-        thinking = AutoHeightBrowser()
-        thinking.setObjectName("thinkingText")
-        thinking.setAccessibleName("Thinking")
-        thinking.hide()
-        inner.addWidget(thinking)
         layout = self.layout()
         assert isinstance(layout, QVBoxLayout)
         layout.insertWidget(1, box)  # under the header
-        self._thinking_box, self._thinking_toggle, self._thinking = box, toggle, thinking
-        self.tabs_changed.emit()
+        self._thinking_box, self._thinking_toggle = box, toggle
+        return box
 
     def _show_meta(self) -> None:
         if self._meta is None:
@@ -612,7 +630,6 @@ class MessageWidget(QFrame):
             button.hide()
             self._notice().add_button(button)
             self._buttons[name] = button
-            self.tabs_changed.emit()
         return button
 
     @property
@@ -641,6 +658,7 @@ class MessageWidget(QFrame):
         for index in range(count):
             button = QToolButton()
             button.setObjectName("messageImage")
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab: see focusNextPrevChild
             button.setAutoRaise(True)
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             button.setAccessibleName(f"Image {index + 1} of {count}: open it")
@@ -741,7 +759,6 @@ class MessageWidget(QFrame):
 
     def _on_body_filled(self) -> None:
         self._fit_bubble()
-        self.tabs_changed.emit()  # new parts of the text
         if self._rendered_final and not self.rendering:
             self.rendered.emit()
 
@@ -763,12 +780,23 @@ class MessageWidget(QFrame):
             self._details.setVisible(shown)
 
     def _on_thinking_toggled(self, shown: bool) -> None:
-        thinking, toggle = self._thinking, self._thinking_toggle
-        if thinking is None or toggle is None:
+        toggle, box = self._thinking_toggle, self._thinking_box
+        if toggle is None or box is None:
             return
-        if shown and thinking.document().isEmpty():
-            thinking.setHtml(self._thinking_html)
-        thinking.setVisible(shown)
+        if shown and self._thinking is None:
+            # Made and filled when first shown: thinking is often long, and mostly
+            # never opened.
+            self._thinking = AutoHeightBrowser()
+            self._thinking.setObjectName("thinkingText")
+            self._thinking.setAccessibleName("Thinking")
+            self._thinking.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+            self._thinking.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            self._thinking.setHtml(self._thinking_html)
+            inner = box.layout()
+            assert inner is not None
+            inner.addWidget(self._thinking)
+        if self._thinking is not None:
+            self._thinking.setVisible(shown)
         toggle.setAccessibleName("Hide thinking" if shown else "Show thinking")
 
 
