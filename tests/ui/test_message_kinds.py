@@ -228,12 +228,16 @@ def test_a_code_block_copy_says_copied_for_a_moment(
 
 def test_the_copy_button_shows_it_copied(qtbot: Any, qloop: asyncio.AbstractEventLoop) -> None:
     widget = made(qtbot, reply([TextBlock("Some *text*")]))
+    assert widget.copy_button.icon().isNull()  # not drawn until revealed
+    widget.set_pinned(True)
+    assert not widget.copy_button.icon().isNull()
     before = widget.copy_button.icon().cacheKey()
     widget.copy_button.click()
     assert QGuiApplication.clipboard().text() == "Some *text*"
     assert widget.copy_button.toolTip() == "Copied"
     assert widget.copy_button.icon().cacheKey() != before
     eventually(qloop, lambda: widget.copy_button.toolTip() != "Copied", seconds=5)
+    assert widget.copy_button.icon().cacheKey() == before
     assert widget.copy_button.accessibleName() == "Copy message from Claude"
 
 

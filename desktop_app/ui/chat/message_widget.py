@@ -135,6 +135,7 @@ class MessageWidget(QFrame):
         self._pinned = False
         self._usage_text = ""
         self._meta_text = ""
+        self._meta_model = ""
         speaker = speaker_of(turn)
         self._speaker = speaker
 
@@ -525,8 +526,9 @@ class MessageWidget(QFrame):
         return box
 
     def _show_meta(self) -> None:
-        if self._meta is None:
-            return
+        if self._meta is None or (self._meta_text and self._meta_model == self.turn.model):
+            return  # refreshed on every streamed piece: only the model can change
+        self._meta_model = self.turn.model
         text = " · ".join(part for part in (self.turn.model, when(self.turn.created)) if part)
         if text != self._meta_text:
             self._meta_text = text
@@ -765,14 +767,16 @@ class MessageWidget(QFrame):
     def _on_copy_clicked(self) -> None:
         QGuiApplication.clipboard().setText(self.turn.text)
         button = self.copy_button
-        button.setIcon(icons.icon_for(button, "check"))
+        button.setProperty("iconName", "check")
+        self._actions.draw(button)
         button.setToolTip("Copied")
         announce(button, "Copied")
-        QTimer.singleShot(COPIED_MS, button, lambda: self._copy_done(button))
+        QTimer.singleShot(COPIED_MS, button, self._copy_done)
 
-    @staticmethod
-    def _copy_done(button: QToolButton) -> None:
-        button.setIcon(icons.icon_for(button, "copy"))
+    def _copy_done(self) -> None:
+        button = self.copy_button
+        button.setProperty("iconName", "copy")
+        self._actions.draw(button)
         button.setToolTip("Copy the whole message")
 
     def _on_info_toggled(self, shown: bool) -> None:
