@@ -7,7 +7,7 @@ import base64
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QPointF, Qt, QUrl
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QPointF, QSize, Qt, QUrl
 from PySide6.QtGui import (
     QColor,
     QEnterEvent,
@@ -319,8 +319,15 @@ def test_an_image_without_a_preview_still_opens_and_a_broken_one_says_so(
 
     good = qloop.run_until_complete(build(image_turn(png(40, 30))))
     (button,) = good.image_buttons
-    assert button.text() == "Image"
+    assert button.text() == "Image"  # a tile at once, the preview drawn in a worker
+    loading = good.previews_loading
+    assert loading is not None
+    qloop.run_until_complete(asyncio.wait_for(loading, 10))
+    assert button.text() == ""
+    assert button.iconSize() == QSize(40, 30)
+    assert not button.icon().isNull()
     viewer = qloop.run_until_complete(build_viewer(good))
+    assert viewer.image.width() == 40  # the drawn preview, until the image is decoded
     assert viewer.loading is not None
     qloop.run_until_complete(asyncio.wait_for(viewer.loading, 10))
     assert viewer.loaded
@@ -330,6 +337,10 @@ def test_an_image_without_a_preview_still_opens_and_a_broken_one_says_so(
     viewer.close()
 
     broken = qloop.run_until_complete(build(image_turn(b"not an image at all")))
+    loading = broken.previews_loading
+    assert loading is not None
+    qloop.run_until_complete(asyncio.wait_for(loading, 10))
+    assert broken.image_buttons[0].text() == "Image"  # no preview: the tile stays
     viewer = qloop.run_until_complete(build_viewer(broken))
     assert viewer.loading is not None
     qloop.run_until_complete(asyncio.wait_for(viewer.loading, 10))
@@ -339,6 +350,4 @@ def test_an_image_without_a_preview_still_opens_and_a_broken_one_says_so(
 
 
 async def build_viewer(widget: MessageWidget) -> ImageViewer:
-    viewer = widget.open_image(0)
-    assert isinstance(viewer, ImageViewer)
-    return viewer
+    return widget.open_image(0)

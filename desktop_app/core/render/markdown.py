@@ -106,6 +106,7 @@ class _Theme:
     border: str
     table_header_bg: str
     chip_bg: str
+    tool_header_bg: str
 
 
 # "default" and "github-dark" have the best worst-case token contrast of the
@@ -122,6 +123,7 @@ _LIGHT: Final = _Theme(
     border="#d0d7de",
     table_header_bg="#f6f8fa",
     chip_bg="#dde4ea",
+    tool_header_bg="#dfe7f7",
 )
 _DARK: Final = _Theme(
     pygments_style="github-dark",
@@ -135,6 +137,7 @@ _DARK: Final = _Theme(
     border="#3d444d",
     table_header_bg="#212830",
     chip_bg="#2d3540",
+    tool_header_bg="#1e2a40",
 )
 
 
@@ -324,8 +327,11 @@ def _code_block(content: str, language: str, state: _RenderState) -> str:
     return _code_table(label, body, index, theme)
 
 
-def _code_table(label: str, body: str, index: int, theme: _Theme) -> str:
+def _code_table(
+    label: str, body: str, index: int, theme: _Theme, header_bg: str | None = None
+) -> str:
     """A code block: ``label`` (HTML) and a copy link over ``body`` (escaped code)."""
+    header_bg = header_bg or theme.header_bg
     # One table gives the block a full-width background, which Qt does not paint
     # for a <pre> alone. Qt drops a line break right after <pre> and one right
     # before </pre>; the two added here are the ones it drops, so every blank line
@@ -334,8 +340,8 @@ def _code_table(label: str, body: str, index: int, theme: _Theme) -> str:
     return (
         '<table width="100%" border="0" cellspacing="0" cellpadding="6" '
         f'bgcolor="{theme.code_bg}" style="margin-top: 6px; margin-bottom: 6px;">\n'
-        f'<tr><td bgcolor="{theme.header_bg}">{label}'
-        f'</td><td bgcolor="{theme.header_bg}" align="right">'
+        f'<tr><td bgcolor="{header_bg}">{label}'
+        f'</td><td bgcolor="{header_bg}" align="right">'
         f'<a href="{COPY_SCHEME}:{index}" style="color: {theme.link}; '
         f"background-color: {theme.chip_bg}; font-size: small; font-weight: 600; "
         f'text-decoration: none;">{COPY_LABEL}</a></td></tr>\n'
@@ -346,9 +352,10 @@ def _code_table(label: str, body: str, index: int, theme: _Theme) -> str:
 
 
 def code_block_html(code: str, label: str, index: int, *, dark: bool = False) -> str:
-    """A block of plain ``code`` under ``label``, as rendered code blocks look.
+    """A block of plain ``code`` under ``label``: a code block with a tinted header.
 
-    For text that is not Markdown but reads best as code (a tool call's input, say).
+    For text that is not Markdown but reads best as code (a tool call's input); the
+    header's own tint tells it from the code blocks of the reply.
 
     Args:
         code: The text, shown exactly (escaped here).
@@ -358,7 +365,7 @@ def code_block_html(code: str, label: str, index: int, *, dark: bool = False) ->
     """
     theme = _DARK if dark else _LIGHT
     header = f'<span style="color: {theme.header_fg}; font-size: small;">{_escape(label)}</span>'
-    return _code_table(header, _escape(code), index, theme)
+    return _code_table(header, _escape(code), index, theme, theme.tool_header_bg)
 
 
 @functools.lru_cache(maxsize=64)

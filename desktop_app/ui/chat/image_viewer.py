@@ -33,6 +33,19 @@ def decode_image(source: Base64Source) -> QImage:
     return QImage.fromData(source.decoded())
 
 
+def thumbnail(source: Base64Source, size: int) -> QImage:
+    """The image in ``source`` no larger than ``size`` square (null if unreadable)."""
+    image = decode_image(source)
+    if image.isNull() or (image.width() <= size and image.height() <= size):
+        return image  # never blown up
+    return image.scaled(
+        size,
+        size,
+        Qt.AspectRatioMode.KeepAspectRatio,
+        Qt.TransformationMode.SmoothTransformation,
+    )
+
+
 class ImageViewer(QDialog):
     """Shows one image scaled to fit the window, never larger than it is."""
 
@@ -53,6 +66,7 @@ class ImageViewer(QDialog):
         self._full = False  # True once the sent image replaced the preview
         self._pixmap = QPixmap.fromImage(self._image) if not self._image.isNull() else QPixmap()
         self._task: asyncio.Future[None] | None = None
+        self._first = QSize()  # the size it opened at, until the person changes it
 
         self.picture = QLabel()
         self.picture.setObjectName("imageViewerImage")
@@ -83,7 +97,8 @@ class ImageViewer(QDialog):
             self._say("This image is kept by the service; there is no copy here to show.")
         else:
             self._say("A preview: the image itself is kept by the service.")
-        self.resize(self._first_size())
+        self._first = self._first_size()
+        self.resize(self._first)
         self._show_scaled()
 
     @property
@@ -112,6 +127,8 @@ class ImageViewer(QDialog):
         self._full = True
         self._pixmap = QPixmap.fromImage(image)
         self._say(f"{image.width()} × {image.height()} pixels, as sent.")
+        if self.size() == self._first:
+            self.resize(self._first_size())  # now that its real size is known
         self._show_scaled()
 
     def _say(self, text: str) -> None:

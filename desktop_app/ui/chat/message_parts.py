@@ -307,6 +307,11 @@ class FlowRow(QWidget):
         """Lay the widgets out again for the new width."""
         self._place(self.width())
 
+    def relayout(self) -> None:
+        """Lay the widgets out again (one changed its size)."""
+        self._place(self.width())
+        self.updateGeometry()
+
     def _place(self, width: int) -> None:
         rows: list[list[QWidget]] = [[]]
         used = 0

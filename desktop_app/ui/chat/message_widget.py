@@ -48,9 +48,10 @@ from desktop_app.core.conversation.notices import turn_notice
 from desktop_app.core.conversation.usage import format_usage, reply_usage
 from desktop_app.core.render.markdown import escape_plain
 from desktop_app.core.render.turn_html import LARGE_MESSAGE, RenderedTurn, build_html
-from desktop_app.core.wire.blocks import RedactedThinkingBlock, Role, ThinkingBlock
+from desktop_app.core.wire.blocks import Base64Source, RedactedThinkingBlock, Role, ThinkingBlock
 from desktop_app.ui import icons
 from desktop_app.ui.chat.conversation_model import speaker as speaker_of
+from desktop_app.ui.chat.image_viewer import ImageViewer, thumbnail
 from desktop_app.ui.chat.message_body import AutoHeightBrowser, MessageBody, announce
 from desktop_app.ui.chat.message_parts import (
     ICON_SIZE,
@@ -183,6 +184,8 @@ class MessageWidget(QFrame):
             self._make_thinking().hide()  # until there is thinking to show
 
         self.thumbnails = list(thumbnails or [])
+        self._previews: dict[int, QImage] = {}  # drawn here, for images without a thumbnail
+        self._preview_task: asyncio.Future[None] | None = None
         self._images = self._make_images()
 
         self.body = MessageBody(speaker)
@@ -683,14 +686,49 @@ class MessageWidget(QFrame):
                 button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
             button.clicked.connect(lambda _checked=False, i=index: self.open_image(i))
             row.add(button)
+        sources = {
+            index: block.source
+            for index, block in enumerate(self.turn.image_blocks)
+            if index >= len(self.thumbnails) and isinstance(block.source, Base64Source)
+        }
+        if sources:
+            with contextlib.suppress(RuntimeError):  # no running loop: the tiles stay
+                asyncio.get_running_loop()
+                self._preview_task = asyncio.ensure_future(self._load_previews(sources))
         return row
 
-    def open_image(self, index: int) -> QWidget:
-        """Open image ``index`` of the turn in a viewer; returns the viewer."""
-        from desktop_app.ui.chat.image_viewer import ImageViewer
+    async def _load_previews(self, sources: dict[int, Base64Source]) -> None:
+        """Draw the previews a reopened conversation has no copy of, in a worker."""
+        previews = await asyncio.to_thread(
+            lambda: {i: thumbnail(source, THUMBNAIL_SIZE) for i, source in sources.items()}
+        )
+        if not shiboken6.isValid(self) or self._images is None:
+            return
+        buttons = self.image_buttons
+        for index, preview in previews.items():
+            if preview.isNull() or index >= len(buttons):
+                continue  # unreadable: the tile stays, and the viewer says so
+            button = buttons[index]
+            self._previews[index] = preview
+            button.setProperty("iconName", None)  # a picture now, not a tinted icon
+            button.setText("")
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+            button.setIcon(QIcon(QPixmap.fromImage(preview)))
+            button.setIconSize(preview.size())
+        self._images.relayout()
+        self._fit_bubble()
 
+    @property
+    def previews_loading(self) -> asyncio.Future[None] | None:
+        """The drawing of previews in progress, to await; None when there is none."""
+        return self._preview_task
+
+    def open_image(self, index: int) -> ImageViewer:
+        """Open image ``index`` of the turn in a viewer; returns the viewer."""
         blocks = self.turn.image_blocks
-        preview = self.thumbnails[index] if index < len(self.thumbnails) else None
+        preview = (
+            self.thumbnails[index] if index < len(self.thumbnails) else self._previews.get(index)
+        )
         source = blocks[index].source if index < len(blocks) else None
         title = f"Image {index + 1} from {self._speaker}"
         viewer = ImageViewer(title, preview, source, self.window())
