@@ -64,7 +64,8 @@ def test_after_a_refusal_the_next_message_goes_alone(
     widget = window.chat.view.widget_for(prompt)
     assert widget is not None
     assert "left out" in widget.notice.text().lower()
-    assert widget._action.isEnabled()  # Edit stays available
+    assert widget.edit_button is not None
+    assert widget.edit_button.isEnabled()  # Edit stays available
 
     reply = send(window, qloop, "an ordinary question")
     assert reply.status is TurnStatus.DONE

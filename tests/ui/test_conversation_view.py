@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QMainWindow, QVBoxLayout, QWidget
 
 from desktop_app.core.conversation.memory import MemoryHistory
 from desktop_app.core.conversation.model import Turn, TurnStatus, user_turn
@@ -256,18 +256,103 @@ def test_messages_follow_the_theme_when_it_turns_dark_and_back(
     def html() -> str:
         return "".join(part.toHtml() for part in answer.body.parts)
 
+    def icon_lightness() -> float:
+        """How light the Copy icon's strokes are."""
+        image = answer.copy_button.icon().pixmap(16, 16).toImage()
+        strokes = [
+            image.pixelColor(x, y)
+            for x in range(image.width())
+            for y in range(image.height())
+            if image.pixelColor(x, y).alpha() > 200
+        ]
+        assert strokes
+        return sum(colour.lightnessF() for colour in strokes) / len(strokes)
+
     light = html()
     text = answer.body.toPlainText()
+    assert icon_lightness() < 0.5
     dark = QPalette()
     dark.setColor(QPalette.ColorRole.Window, QColor("#1e1e1e"))
     dark.setColor(QPalette.ColorRole.Base, QColor("#121212"))
     dark.setColor(QPalette.ColorRole.WindowText, QColor("#eeeeee"))
     dark.setColor(QPalette.ColorRole.Text, QColor("#eeeeee"))
+    dark.setColor(QPalette.ColorRole.ButtonText, QColor("#eeeeee"))
     window.setPalette(dark)
     assert view.busy  # restyled one message per loop turn, not all at once
     settle(qloop, view)
     assert html() != light
     assert answer.body.toPlainText() == text  # same words, new colours
+    assert icon_lightness() > 0.5  # icons drawn again in the dark palette's colours
     window.setPalette(QPalette(QColor("#f4f4f4")))
     settle(qloop, view)
     assert html() == light
+
+
+def test_tab_goes_through_the_messages_in_screen_order(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop
+) -> None:
+    model = ConversationModel(conversation(40))
+
+    async def build() -> ConversationView:
+        return ConversationView(model)
+
+    view = qloop.run_until_complete(build())
+    after = QLineEdit()  # what follows the conversation in the window (the editor)
+    after.setObjectName("after")
+    frame = QWidget()
+    qtbot.addWidget(frame)
+    column = QVBoxLayout(frame)
+    column.addWidget(view)
+    column.addWidget(after)
+    frame.resize(900, 600)
+    frame.show()
+    settle(qloop, view)
+    bar = view.verticalScrollBar()
+    for _ in range(40):
+        if view.loaded_rows == 40:
+            break
+        bar.setValue(bar.minimum())
+        settle(qloop, view)
+    model.session.append(user_turn("one more at the end"))
+    # Controls made after the message went on screen: versions, a notice's buttons.
+    middle = view._widgets[20]
+    middle.set_versions(2, 2)
+    middle.turn.status = TurnStatus.FAILED
+    middle.turn.error = "It failed."
+    middle.refresh()
+    settle(qloop, view)
+    assert view.loaded_rows == 41
+    expected = [
+        control
+        for message in view._widgets
+        for control in message.tab_widgets()
+        if control.isVisibleTo(message) and control.isEnabled()
+    ]
+    assert middle.retry_button in expected
+    # From the view, Tab goes through the messages in the order they show, each
+    # one's controls in order, then on to what follows: older rows built later
+    # and controls made later are not sent to the end.
+    view.setFocus(Qt.FocusReason.OtherFocusReason)
+    seen: list[QWidget] = []
+    for _ in range(2 * len(expected) + 20):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        focus = QApplication.focusWidget()
+        assert focus is not None
+        if focus is after:
+            break
+        if not seen or seen[-1] is not focus:  # Tab also steps through a text's links
+            seen.append(focus)
+    assert seen == expected
+    assert QApplication.focusWidget() is after
+    # Shift+Tab from there comes back in at the last control, and back to the view.
+    back: list[QWidget] = []
+    for _ in range(2 * len(expected) + 20):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Backtab)
+        focus = QApplication.focusWidget()
+        assert focus is not None
+        if focus is view:
+            break
+        if not back or back[-1] is not focus:
+            back.append(focus)
+    assert back == expected[::-1]
+    assert QApplication.focusWidget() is view

@@ -196,7 +196,8 @@ def test_regenerate_makes_versions_to_navigate(
     assert widget is not None
     assert widget.version_text == ""
     done = arm(window.chat.reply_finished)
-    widget._action.click()  # Regenerate
+    assert widget.regenerate_button is not None
+    widget.regenerate_button.click()
     (second,) = wait(qloop, done, 20)
     assert window.chat.model.rowCount() == 2
     new_widget = window.chat.view.widget_for(second)
@@ -224,7 +225,8 @@ def test_editing_a_prompt_branches_and_keeps_the_old_branch(
     first_user = window.chat.model.conversation.turns[0]
     widget = window.chat.view.widget_for(first_user)
     assert widget is not None
-    widget._action.click()  # Edit
+    assert widget.edit_button is not None
+    widget.edit_button.click()
     assert window.chat.prompt.toPlainText() == "original question"
     reply = send(window, qloop, "edited question")
     turns = window.chat.model.conversation.turns

@@ -16,6 +16,7 @@ from desktop_app.core.render.markdown import render_markdown
 from desktop_app.core.render.turn_html import LARGE_MESSAGE, build_html, split_html
 from desktop_app.core.wire.blocks import Role, TextBlock, ThinkingBlock
 from desktop_app.core.wire.message import Message
+from desktop_app.ui.chat.message_body import AutoHeightBrowser
 from desktop_app.ui.chat.message_widget import MessageWidget
 from tests.support.qt import arm, eventually, wait
 
@@ -24,6 +25,10 @@ def reply(text: str, *, thinking: str = "") -> Turn:
     blocks: list[Any] = [ThinkingBlock(thinking, "sig")] if thinking else []
     blocks.append(TextBlock(text))
     return Turn(Role.ASSISTANT, message=Message(content=blocks), status=TurnStatus.DONE)
+
+
+def thinking_view(widget: MessageWidget) -> AutoHeightBrowser | None:
+    return widget.thinking_view
 
 
 def shown_widget(qtbot: Any, loop: asyncio.AbstractEventLoop, turn: Turn) -> MessageWidget:
@@ -66,11 +71,17 @@ def test_short_reply_renders_at_once_with_code_copy(qtbot: Any) -> None:
     assert widget.body.code_blocks == ("print('x')",)
     widget.body.link_clicked.emit(QUrl("iris-copy:0"))
     assert QGuiApplication.clipboard().text() == "print('x')"
-    assert widget._thinking_button.isVisibleTo(widget)
-    assert widget._thinking is not None
-    assert not widget._thinking.isVisibleTo(widget)  # collapsed by default
-    widget._thinking_button.click()
-    assert widget._thinking.isVisibleTo(widget)
+    toggle = widget.thinking_toggle
+    assert toggle is not None
+    assert toggle.isVisibleTo(widget)
+    assert thinking_view(widget) is None  # collapsed by default: not even made
+    toggle.click()
+    thinking = thinking_view(widget)
+    assert thinking is not None
+    assert thinking.isVisibleTo(widget)
+    assert toggle.accessibleName() == "Hide thinking"
+    toggle.click()
+    assert not thinking.isVisibleTo(widget)
 
 
 def long_text(blocks: int = 120) -> str:
@@ -144,7 +155,7 @@ def test_a_long_reply_split_into_views_copies_and_links_as_one(
         f"Message from Claude, part 2 of {len(parts)}",
     ]
     # "Copy" copies the whole message, not one view.
-    widget._copy.click()
+    widget.copy_button.click()
     assert QGuiApplication.clipboard().text() == text
     # A copy link in the last view copies the last code block.
     parts[-1].anchorClicked.emit(QUrl("iris-copy:119"))
@@ -180,13 +191,16 @@ def test_streamed_text_stays_until_every_part_is_ready(
     assert "**" not in widget.body.toPlainText()
 
 
-def test_thinking_is_filled_when_first_shown(qtbot: Any) -> None:
+def test_thinking_is_made_and_filled_when_first_shown(qtbot: Any) -> None:
     widget = MessageWidget(reply("Hi", thinking="a long train of thought"))
     qtbot.addWidget(widget)
-    assert widget._thinking is not None
-    assert widget._thinking.toPlainText() == ""
-    widget._thinking_button.click()
-    assert widget._thinking.toPlainText() == "a long train of thought"
+    toggle = widget.thinking_toggle
+    assert toggle is not None
+    assert thinking_view(widget) is None
+    toggle.click()
+    thinking = thinking_view(widget)
+    assert thinking is not None
+    assert thinking.toPlainText() == "a long train of thought"
 
 
 def test_rendered_is_signalled_once_the_text_is_on_screen(
@@ -324,7 +338,7 @@ def test_a_huge_token_copies_exactly(qtbot: Any, qloop: asyncio.AbstractEventLoo
     eventually(qloop, lambda: not widget.rendering)
     assert _runs_handed_to_qt(widget) <= RUN_LIMIT + 8
     # The Copy button and the code block's Copy link give the original text.
-    widget._copy.click()
+    widget.copy_button.click()
     assert QGuiApplication.clipboard().text() == text
     widget.body.link_clicked.emit(QUrl("iris-copy:0"))
     assert QGuiApplication.clipboard().text() == code

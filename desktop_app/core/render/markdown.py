@@ -16,10 +16,12 @@ Safety rules, because message text is untrusted:
   to its URL labelled "🖼 alt".
 
 Code blocks are collected in :attr:`RenderedMarkdown.code_blocks` and each gets a
-``<a href="iris-copy:N">Copy</a>`` link in its header. An entry holds the block's
-text exactly, minus the line break that ends its last line, so that pasting a
-shell command does not also run it. The same text is what the rendered ``<pre>``
-shows.
+``<a href="iris-copy:N">Copy</a>`` link in its header, drawn as a small tinted
+label (:data:`COPY_LABEL`; the window shows :data:`COPIED_LABEL` there for a moment
+after a copy). An entry holds the block's text exactly, minus the line break that
+ends its last line, so that pasting a shell command does not also run it. The same
+text is what the rendered ``<pre>`` shows; long lines wrap inside the block
+(``white-space: pre-wrap``) rather than run past the edge of the message.
 """
 
 from __future__ import annotations
@@ -40,10 +42,22 @@ if TYPE_CHECKING:
     from markdown_it.utils import EnvType, OptionsDict
     from pygments.lexer import Lexer
 
-__all__ = ["COPY_SCHEME", "RenderedMarkdown", "escape_plain", "render_markdown"]
+__all__ = [
+    "COPIED_LABEL",
+    "COPY_LABEL",
+    "COPY_SCHEME",
+    "RenderedMarkdown",
+    "code_block_html",
+    "escape_plain",
+    "render_markdown",
+]
 
 COPY_SCHEME: Final = "iris-copy"
 """Scheme of the per-block copy links; ``iris-copy:N`` copies ``code_blocks[N]``."""
+COPY_LABEL: Final = "Copy"
+"""The text of a code block's copy link."""
+COPIED_LABEL: Final = "Copied \N{CHECK MARK}"
+"""What the window shows in place of :data:`COPY_LABEL` for a moment after a copy."""
 
 _SAFE_SCHEMES: Final = frozenset({"http", "https", "mailto"})
 # Inline images that browsers and Qt treat as inert data; anything else is text.
@@ -91,6 +105,8 @@ class _Theme:
     muted: str
     border: str
     table_header_bg: str
+    chip_bg: str
+    tool_header_bg: str
 
 
 # "default" and "github-dark" have the best worst-case token contrast of the
@@ -106,6 +122,8 @@ _LIGHT: Final = _Theme(
     muted="#57606a",
     border="#d0d7de",
     table_header_bg="#f6f8fa",
+    chip_bg="#dde4ea",
+    tool_header_bg="#dfe7f7",
 )
 _DARK: Final = _Theme(
     pygments_style="github-dark",
@@ -118,6 +136,8 @@ _DARK: Final = _Theme(
     muted="#9198a1",
     border="#3d444d",
     table_header_bg="#212830",
+    chip_bg="#2d3540",
+    tool_header_bg="#1e2a40",
 )
 
 
@@ -303,22 +323,49 @@ def _code_block(content: str, language: str, state: _RenderState) -> str:
         body = _highlight(code, language.lower(), theme.pygments_style)
     else:
         body = _escape(code)
+    label = f'<span style="color: {theme.header_fg}; font-size: small;">{_escape(language)}</span>'
+    return _code_table(label, body, index, theme)
+
+
+def _code_table(
+    label: str, body: str, index: int, theme: _Theme, header_bg: str | None = None
+) -> str:
+    """A code block: ``label`` (HTML) and a copy link over ``body`` (escaped code)."""
+    header_bg = header_bg or theme.header_bg
     # One table gives the block a full-width background, which Qt does not paint
     # for a <pre> alone. Qt drops a line break right after <pre> and one right
     # before </pre>; the two added here are the ones it drops, so every blank line
-    # of the code survives.
+    # of the code survives. pre-wrap keeps every space and tab but lets a long
+    # line wrap inside the block instead of running past the message's edge.
     return (
         '<table width="100%" border="0" cellspacing="0" cellpadding="6" '
         f'bgcolor="{theme.code_bg}" style="margin-top: 6px; margin-bottom: 6px;">\n'
-        f'<tr><td bgcolor="{theme.header_bg}">'
-        f'<span style="color: {theme.header_fg}; font-size: small;">{_escape(language)}</span>'
-        f'</td><td bgcolor="{theme.header_bg}" align="right">'
-        f'<a href="{COPY_SCHEME}:{index}" style="color: {theme.header_fg}; '
-        'font-size: small; text-decoration: none;">Copy</a></td></tr>\n'
-        f'<tr><td colspan="2"><pre style="margin: 0; font-family: {_MONO_FONTS}; '
-        f'color: {theme.code_fg};">\n{body}\n</pre></td></tr>\n'
+        f'<tr><td bgcolor="{header_bg}">{label}'
+        f'</td><td bgcolor="{header_bg}" align="right">'
+        f'<a href="{COPY_SCHEME}:{index}" style="color: {theme.link}; '
+        f"background-color: {theme.chip_bg}; font-size: small; font-weight: 600; "
+        f'text-decoration: none;">{COPY_LABEL}</a></td></tr>\n'
+        f'<tr><td colspan="2"><pre style="margin: 0; white-space: pre-wrap; '
+        f'font-family: {_MONO_FONTS}; color: {theme.code_fg};">\n{body}\n</pre></td></tr>\n'
         "</table>\n"
     )
+
+
+def code_block_html(code: str, label: str, index: int, *, dark: bool = False) -> str:
+    """A block of plain ``code`` under ``label``: a code block with a tinted header.
+
+    For text that is not Markdown but reads best as code (a tool call's input); the
+    header's own tint tells it from the code blocks of the reply.
+
+    Args:
+        code: The text, shown exactly (escaped here).
+        label: Plain text for the header (escaped here).
+        index: What its copy link copies: ``iris-copy:{index}``.
+        dark: Use the dark palette.
+    """
+    theme = _DARK if dark else _LIGHT
+    header = f'<span style="color: {theme.header_fg}; font-size: small;">{_escape(label)}</span>'
+    return _code_table(header, _escape(code), index, theme, theme.tool_header_bg)
 
 
 @functools.lru_cache(maxsize=64)

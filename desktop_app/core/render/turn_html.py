@@ -15,7 +15,7 @@ import re
 
 from desktop_app.core.conversation.model import Turn
 from desktop_app.core.render.breaks import break_long_runs_html
-from desktop_app.core.render.markdown import COPY_SCHEME, render_markdown
+from desktop_app.core.render.markdown import COPY_SCHEME, code_block_html, render_markdown
 from desktop_app.core.wire.blocks import (
     OtherBlock,
     RedactedThinkingBlock,
@@ -93,6 +93,12 @@ def _shift_copy_links(text: str, offset: int) -> str:
     return _COPY_LINK.sub(lambda match: str(int(match.group(1)) + offset), text)
 
 
+def tool_label(block: ToolUseBlock) -> str:
+    """The header of a tool call: ``⚙ Tool call · name``."""
+    who = "Tool call" if block.block_type == "tool_use" else "Tool call by the service"
+    return f"\N{GEAR} {who} \N{MIDDLE DOT} {block.name}"
+
+
 def build_html(turn: Turn, dark: bool) -> RenderedTurn:
     """Render every block of a finished turn. Pure: safe in a worker thread."""
     parts: list[str] = []
@@ -113,11 +119,11 @@ def build_html(turn: Turn, dark: bool) -> RenderedTurn:
         elif isinstance(block, RedactedThinkingBlock):
             thinking.append("(Part of the thinking was redacted by the service.)")
         elif isinstance(block, ToolUseBlock):
+            # Shown as a code block of its input under a labelled header (the gear
+            # and the words mark it, not the colour alone); Copy gives the JSON.
             pretty = json.dumps(block.input, indent=2, ensure_ascii=False)
-            parts.append(
-                f"<p><b>Tool call:</b> <code>{html.escape(block.name)}</code></p>"
-                f"<pre>{html.escape(pretty)}</pre>"
-            )
+            parts.append(code_block_html(pretty, tool_label(block), len(code), dark=dark))
+            code.append(pretty)
             if block.input_error:
                 parts.append(f"<p><i>{html.escape(block.input_error)}</i></p>")
         elif isinstance(block, OtherBlock):

@@ -7,6 +7,9 @@ Messages sit in "pages" of at most :data:`PAGE` widgets, and the column holds th
 pages. A widget added above the others moves everything below it; within one
 flat column that is every message built so far, while here it is the widgets of
 one page plus one geometry per page.
+
+The column is centred and at most :data:`READING_WIDTH` em wide (from the font, so
+it follows the font size); it shrinks with the window and never scrolls sideways.
 """
 
 from __future__ import annotations
@@ -16,19 +19,29 @@ from collections.abc import Callable
 
 import shiboken6
 from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QFrame, QLayout, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtGui import QFocusEvent, QFontInfo, QImage
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QLayout,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.render.turn_html import RenderedTurn, build_html
 from desktop_app.ui.chat.conversation_model import ConversationModel, TurnRole
 from desktop_app.ui.chat.empty_state import EmptyState
-from desktop_app.ui.chat.message_widget import MessageWidget, is_dark
+from desktop_app.ui.chat.message_parts import is_dark
+from desktop_app.ui.chat.message_widget import MessageWidget
 from desktop_app.ui.throttle import next_turn_timer
 
 BATCH = 16  # rows built when a conversation opens
 OLDER_BATCH = 3  # rows built each time the user reaches the top, one per event-loop turn
 PAGE = 24  # message widgets per page of the column
+READING_WIDTH = 46  # em: the widest the column gets, for lines that are easy to read
+SIDE_MARGIN = 16  # pixels each side of the column
 
 
 class ConversationView(QScrollArea):
@@ -68,6 +81,8 @@ class ConversationView(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # The column keeps its reading width in the middle of a wide window.
+        self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._model = model
         self._thumbnails = thumbnails or (lambda _turn: [])
@@ -91,6 +106,7 @@ class ConversationView(QScrollArea):
         self._dark = is_dark(self)
         self._restyle_queue: list[MessageWidget] = []
         self._restyle_timer = next_turn_timer(self, self._restyle_one)
+        self._pinned: MessageWidget | None = None
 
         container = QWidget()
         container.setObjectName("conversationContents")
@@ -99,13 +115,15 @@ class ConversationView(QScrollArea):
         # shorter height, it would squeeze every page (and every message on
         # it), and again let them grow back once the scroll area resized it.
         self._layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
-        self._layout.setContentsMargins(12, 12, 12, 12)
-        self._layout.setSpacing(10)
+        self._layout.setContentsMargins(SIDE_MARGIN, 16, SIDE_MARGIN, 16)
+        self._layout.setSpacing(12)
         self.empty_state = self._placeholder = EmptyState()
         # Nearly all the height while the conversation is empty, so it can centre itself.
         self._layout.addWidget(self._placeholder, 100)
         self._layout.addStretch(1)
         self.setWidget(container)
+        self._container = container
+        self._fit_column()
 
         model.rowsInserted.connect(self._on_rows_inserted)
         model.rowsRemoved.connect(self._on_rows_removed)
@@ -127,6 +145,11 @@ class ConversationView(QScrollArea):
     def busy(self) -> bool:
         """True while older rows or restyled messages are still to be built in later turns."""
         return self._older_wanted > 0 or bool(self._restyle_queue)
+
+    @property
+    def column_width(self) -> int:
+        """The widest the column of messages gets, in pixels (margins included)."""
+        return self._container.maximumWidth()
 
     def widget_for(self, turn: Turn) -> MessageWidget | None:
         """The widget showing ``turn``, if it is built."""
@@ -227,9 +250,72 @@ class ConversationView(QScrollArea):
         page.hide()
         page.deleteLater()
 
+    def _fit_column(self) -> None:
+        em = QFontInfo(self.font()).pixelSize()
+        self._container.setMaximumWidth(READING_WIDTH * em + 2 * SIDE_MARGIN)
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab from the view or a message's last control to the next message, and back.
+
+        The view is the conversation's one stop on the window's Tab chain; inside,
+        Tab goes through the messages as they show (each through its own controls).
+        """
+        focus = QApplication.focusWidget()
+        message = focus
+        while message is not None and not isinstance(message, MessageWidget):
+            message = message.parentWidget()
+        if focus is self:
+            if not next:
+                return super().focusNextPrevChild(next)
+            start = -1
+        elif isinstance(message, MessageWidget) and message in self._widgets:
+            start = self._widgets.index(message)
+        else:
+            return super().focusNextPrevChild(next)
+        step = 1 if next else -1
+        index = start + step
+        while 0 <= index < len(self._widgets):
+            stops = self._widgets[index].tab_stops()
+            if stops:
+                self._focus_control(stops[0] if next else stops[-1], next)
+                return True
+            index += step
+        # Past the first message back to the view; past the last, on from the view.
+        self.setFocus(Qt.FocusReason.OtherFocusReason)
+        return True if not next else super().focusNextPrevChild(next)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        """Shift+Tab into the conversation lands on the last message's last control."""
+        super().focusInEvent(event)
+        if event.reason() is Qt.FocusReason.BacktabFocusReason:
+            for widget in reversed(self._widgets):
+                stops = widget.tab_stops()
+                if stops:
+                    self._focus_control(stops[-1], False)
+                    break
+
+    def _focus_control(self, control: QWidget, forward: bool) -> None:
+        control.setFocus(
+            Qt.FocusReason.TabFocusReason if forward else Qt.FocusReason.BacktabFocusReason
+        )
+        self.ensureWidgetVisible(control)
+
+    def _pin_newest(self) -> None:
+        """The newest message always shows its actions; the others on hover and focus."""
+        newest = self._widgets[-1] if self._widgets else None
+        if newest is self._pinned:
+            return
+        if self._pinned is not None and shiboken6.isValid(self._pinned):
+            self._pinned.set_pinned(False)
+        self._pinned = newest
+        if newest is not None:
+            newest.set_pinned(True)
+
     def changeEvent(self, event: QEvent) -> None:
-        """Follow the system theme: render the messages again when it turns light or dark."""
+        """Follow the theme (render messages again) and the font (the column's width)."""
         super().changeEvent(event)
+        if event.type() is QEvent.Type.FontChange:
+            self._fit_column()
         if event.type() is QEvent.Type.PaletteChange:
             dark = is_dark(self)
             if dark != self._dark:
@@ -269,6 +355,7 @@ class ConversationView(QScrollArea):
             widget = self._make(row)
             self._insert_widget(len(self._widgets), widget)
             self._widgets.append(widget)
+        self._pin_newest()
         self._placeholder.setVisible(count == 0)
         self._stick_to_bottom = True
         QTimer.singleShot(0, self.scroll_to_bottom)
@@ -317,6 +404,7 @@ class ConversationView(QScrollArea):
             widget = self._make(row)
             self._insert_widget(position, widget)
             self._widgets.insert(position, widget)
+        self._pin_newest()
 
     def _on_rows_removed(self, parent: QModelIndex, first: int, last: int) -> None:
         for row in range(last, first - 1, -1):
@@ -326,6 +414,7 @@ class ConversationView(QScrollArea):
                 continue
             if position < len(self._widgets):
                 self._remove_widget(position)
+        self._pin_newest()
         self._placeholder.setVisible(self._model.rowCount() == 0)
 
     def _on_data_changed(

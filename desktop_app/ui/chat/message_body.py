@@ -7,12 +7,27 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QMimeData, QSizeF, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QResizeEvent
+from PySide6.QtGui import (
+    QAccessible,
+    QAccessibleAnnouncementEvent,
+    QDesktopServices,
+    QGuiApplication,
+    QResizeEvent,
+    QTextBlockFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QTextEdit, QVBoxLayout, QWidget
 
 from desktop_app.core.render.breaks import break_long_runs, unbreak
-from desktop_app.core.render.markdown import COPY_SCHEME
+from desktop_app.core.render.markdown import COPIED_LABEL, COPY_LABEL, COPY_SCHEME
 from desktop_app.ui.throttle import next_turn_timer
+
+# Line height of running text, in percent of the font's own line spacing: a little
+# air between lines makes long replies easier to read. Code keeps its own.
+LINE_HEIGHT = 135
+_TEXT_STYLE = f"p, li, blockquote {{ line-height: {LINE_HEIGHT}%; }}"
+# How long a copy link says "Copied" after a click.
+COPIED_MS = 1500
 
 # What a mail link may ask the mail program to fill in. Anything else (attach=,
 # attachment=, cc=, bcc= ...) is dropped: a message must not attach local files
@@ -36,6 +51,11 @@ def safe_mailto(url: QUrl) -> QUrl:
     if query:
         safe.setQuery(query, QUrl.ParsingMode.StrictMode)
     return safe
+
+
+def announce(widget: QWidget, text: str) -> None:
+    """Have screen readers say ``text`` (politely), on behalf of ``widget``."""
+    QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(widget, text))
 
 
 def follow_link(url: QUrl, code_blocks: Sequence[str]) -> None:
@@ -79,13 +99,66 @@ class AutoHeightBrowser(QTextBrowser):
         self.setLineWrapMode(QTextEdit.LineWrapMode.FixedPixelWidth)
         self.document().setPageSize(QSizeF(0, 0))
         self.document().setDocumentMargin(2)
+        self.document().setDefaultStyleSheet(_TEXT_STYLE)
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
         self.code_blocks: tuple[str, ...] = ()
+        self._sideways = False
+        self.anchorClicked.connect(self._on_anchor)
         if follow_links:
             self.anchorClicked.connect(self._follow_link)
         # A fixed height, always that of the document, is all layouts need: no
         # sizeHint override, which would call into Python on every layout pass.
         self._fit()
+
+    def set_plain_text(self, text: str) -> None:
+        """Show ``text`` as it is, with the line height of rendered text."""
+        self.setPlainText(text)
+        cursor = QTextCursor(self.document())
+        cursor.select(QTextCursor.SelectionType.Document)
+        spacing = QTextBlockFormat()
+        spacing.setLineHeight(
+            LINE_HEIGHT, QTextBlockFormat.LineHeightTypes.ProportionalHeight.value
+        )
+        # New lines typed at the end (streamed text) take the format of the last one.
+        cursor.mergeBlockFormat(spacing)
+
+    def show_copied(self, href: str) -> bool:
+        """Say "Copied" on the copy link ``href`` for a moment; False if it is not here."""
+        if not self._relabel(href, COPY_LABEL, COPIED_LABEL):
+            return False
+        announce(self, "Copied")
+        QTimer.singleShot(COPIED_MS, self, lambda: self._relabel(href, COPIED_LABEL, COPY_LABEL))
+        return True
+
+    def link_label(self, href: str) -> str:
+        """The text of the link to ``href`` (``Copy``, say), or ``""``."""
+        found = self._find_link(href)
+        return found[2] if found is not None else ""
+
+    def _find_link(self, href: str) -> tuple[int, int, str] | None:
+        block = self.document().begin()
+        while block.isValid():
+            fragments = block.begin()
+            while not fragments.atEnd():
+                fragment = fragments.fragment()
+                if fragment.isValid() and fragment.charFormat().anchorHref() == href:
+                    return fragment.position(), fragment.length(), fragment.text()
+                fragments += 1
+            block = block.next()
+        return None
+
+    def _relabel(self, href: str, old: str, new: str) -> bool:
+        found = self._find_link(href)
+        if found is None or found[2] != old:
+            return False  # the text was set again meanwhile
+        position, length, _text = found
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(position + 1)  # the format of the link's own text
+        link_format = cursor.charFormat()
+        cursor.setPosition(position)
+        cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertText(new, link_format)
+        return True
 
     def set_text_width(self, width: int) -> None:
         """Lay the text out for a view ``width`` pixels wide (before it is shown, say)."""
@@ -116,11 +189,33 @@ class AutoHeightBrowser(QTextBrowser):
     def _content_height(self) -> int:
         return math.ceil(self.document().size().height()) + 4
 
+    @property
+    def scrolls_sideways(self) -> bool:
+        """True when the text is wider than the view and scrolls sideways in it."""
+        return self._sideways
+
     def _follow_link(self, url: QUrl) -> None:
         follow_link(url, self.code_blocks)
 
+    def _on_anchor(self, url: QUrl) -> None:
+        if url.scheme() == COPY_SCHEME:
+            self.show_copied(url.toString())
+
     def _fit(self, *_args: object) -> None:
         height = self._content_height()
+        # Text wraps to the view's width; only a table with more columns than fit
+        # can be wider. It then scrolls sideways inside the view, never cut off.
+        wrap = self.lineWrapColumnOrWidth()
+        sideways = wrap > 0 and self.document().size().width() > wrap + 0.5
+        if sideways != self._sideways:
+            self._sideways = sideways
+            self.setHorizontalScrollBarPolicy(
+                Qt.ScrollBarPolicy.ScrollBarAlwaysOn
+                if sideways
+                else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+            )
+        if sideways:
+            height += self.horizontalScrollBar().sizeHint().height()
         if self.height() != height:
             self.setFixedHeight(height)
 
@@ -179,12 +274,26 @@ class MessageBody(QWidget):
         """The text shown, all parts."""
         return "\n".join(part.toPlainText() for part in self._parts)
 
+    def ideal_width(self, width: int) -> float:
+        """The width the text needs when it may be ``width`` pixels wide.
+
+        Measured on copies, so the views shown are not laid out again.
+        """
+        best = 0.0
+        for part in self._parts:
+            original = part.document()
+            copy = original.clone()
+            copy.setDocumentMargin(original.documentMargin())  # not copied by clone()
+            copy.setTextWidth(width)
+            best = max(best, copy.idealWidth())
+        return best
+
     def set_plain_text(self, text: str) -> None:
         """Show ``text`` as it streams in, in one view."""
         self._stop_filling()
         self._keep_parts(1)
         shown, self._run = break_long_runs(text)
-        self._parts[0].setPlainText(shown)
+        self._parts[0].set_plain_text(shown)
         self._plain = True
         self._name_parts()
 
@@ -251,6 +360,9 @@ class MessageBody(QWidget):
     def _add_part(self, *, hidden: bool = False) -> AutoHeightBrowser:
         part = AutoHeightBrowser(follow_links=False)
         part.setObjectName("messageBodyPart")
+        # Focused by a click (to select and copy) or by Tab through the message,
+        # which keeps its own order; never a stop on the window's chain.
+        part.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         part.code_blocks = self.code_blocks
         part.anchorClicked.connect(self.link_clicked)
         if self._parts:

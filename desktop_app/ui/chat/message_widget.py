@@ -1,4 +1,15 @@
-"""``MessageWidget``: one turn of the transcript, with its notices and actions."""
+"""``MessageWidget``: one turn of the transcript, with its notices and actions.
+
+A prompt is a tinted bubble on the right, no wider than :data:`BUBBLE_SHARE` of the
+column and no wider than its text needs; a reply is flowing text under a small
+header (who, model, time). Thinking, tool calls and notices each have their own
+box with an icon. The actions (copy, edit or regenerate, details) are small icon
+buttons in a row of their own under the message, drawn while the pointer is over
+the message or the keyboard focus is in it, and always on the Tab chain.
+
+Nothing in a message asks for more width than a narrow column has: text and code
+wrap, images wrap onto more rows, and the header and action row are short.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +19,24 @@ import math
 from typing import ClassVar
 
 import shiboken6
-from PySide6.QtCore import Qt, Signal
+from PySide6 import QtGui
+from PySide6.QtCore import QDateTime, QEvent, QLocale, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
+    QEnterEvent,
+    QFont,
     QGuiApplication,
+    QIcon,
     QImage,
+    QPalette,
     QPixmap,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPushButton,
+    QScrollArea,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
@@ -30,16 +48,41 @@ from desktop_app.core.conversation.notices import turn_notice
 from desktop_app.core.conversation.usage import format_usage, reply_usage
 from desktop_app.core.render.markdown import escape_plain
 from desktop_app.core.render.turn_html import LARGE_MESSAGE, RenderedTurn, build_html
-from desktop_app.core.wire.blocks import Role
+from desktop_app.core.wire.blocks import Base64Source, RedactedThinkingBlock, Role, ThinkingBlock
+from desktop_app.ui import icons
 from desktop_app.ui.chat.conversation_model import speaker as speaker_of
-from desktop_app.ui.chat.message_body import AutoHeightBrowser, MessageBody
+from desktop_app.ui.chat.image_viewer import ImageViewer, thumbnail
+from desktop_app.ui.chat.message_body import AutoHeightBrowser, MessageBody, announce
+from desktop_app.ui.chat.message_parts import (
+    ICON_SIZE,
+    ActionBar,
+    FlowRow,
+    NoticeBox,
+    Tinted,
+    icon_button,
+    is_dark,
+    retint,
+)
+
+__all__ = ["BUBBLE_SHARE", "THUMBNAIL_SIZE", "MessageWidget", "is_dark"]
 
 THUMBNAIL_SIZE = 96
+BUBBLE_SHARE = 0.8  # of the column, at most, for a prompt's bubble
+COPIED_MS = 1500  # how long Copy shows its check mark
 
 
-def is_dark(widget: QWidget) -> bool:
-    """True when the widget's palette is dark (follows the system theme)."""
-    return widget.palette().window().color().lightnessF() < 0.5
+def tooltip_text(text: str) -> str:
+    """``text`` as a tooltip that shows it literally, markup and all."""
+    return QtGui.Qt.convertFromPlainText(text, Qt.WhiteSpaceMode.WhiteSpaceNormal)
+
+
+def when(seconds: float) -> str:
+    """A turn's time as people read it: the time today, else the date and time."""
+    moment = QDateTime.fromSecsSinceEpoch(int(seconds))
+    locale = QLocale()
+    if moment.date() == QDateTime.currentDateTime().date():
+        return locale.toString(moment.time(), QLocale.FormatType.ShortFormat)
+    return locale.toString(moment, QLocale.FormatType.ShortFormat)
 
 
 class MessageWidget(QFrame):
@@ -73,119 +116,253 @@ class MessageWidget(QFrame):
     ) -> None:
         """Build the widget for ``turn``; ``prerendered`` skips rendering it here."""
         super().__init__(parent)
+        _FocusWatch.ensure()
         self.turn = turn
-        self.setObjectName("userMessage" if turn.role is Role.USER else "assistantMessage")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self._prompt = turn.role is Role.USER and not turn.is_tool_results
+        if self._prompt:
+            self.setObjectName("userMessage")
+        else:
+            self.setObjectName(
+                "assistantMessage" if turn.role is Role.ASSISTANT else "toolResultsMessage"
+            )
+        self.setFrameShape(QFrame.Shape.NoFrame)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self._streamed = ""
         self._rendered_final = False
         self._render_task: asyncio.Future[None] | None = None
         self._awaiting_render = False
         self._prerendered = prerendered
+        self._hovered = False
+        self._pinned = False
+        self._usage_text = ""
+        self._meta_text = ""
+        self._meta_model = ""
+        speaker = speaker_of(turn)
+        self._speaker = speaker
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 6, 10, 8)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
 
-        header = QHBoxLayout()
-        speaker = speaker_of(turn)
-        self._who = QLabel(f"<b>{speaker}</b>")
-        self._who.setTextFormat(Qt.TextFormat.RichText)
-        header.addWidget(self._who)
-        header.addStretch(1)
-        # Every label that shows text from outside (the service, an imported file)
-        # is plain text: Qt would otherwise read markup in it, and load <img> sources.
-        self._usage = QLabel()
-        self._usage.setTextFormat(Qt.TextFormat.PlainText)
-        self._usage.setObjectName("usageLabel")
-        self._usage.setAccessibleName("Token usage")
-        self._usage.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        header.addWidget(self._usage)
-        # Built on first use: most messages never need them, and a long
-        # conversation has a thousand messages.
-        self._header = header
+        self._meta: QLabel | None = None
+        if not self._prompt:
+            header = QHBoxLayout()
+            header.setSpacing(8)
+            who = QLabel(speaker)
+            who.setObjectName("speakerLabel")
+            who.setTextFormat(Qt.TextFormat.PlainText)
+            bold = QFont(who.font())
+            bold.setBold(True)
+            who.setFont(bold)
+            header.addWidget(who)
+            # Model and time: text from outside (the service names the model).
+            self._meta = QLabel()
+            self._meta.setObjectName("messageMetaLabel")
+            self._meta.setTextFormat(Qt.TextFormat.PlainText)
+            self._meta.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+            small = QFont(self._meta.font())
+            small.setPointSizeF(small.pointSizeF() * 0.9)
+            self._meta.setFont(small)
+            header.addWidget(self._meta)
+            header.addStretch(1)
+            layout.addLayout(header)
+
+        # Built on first use: most messages never think, fail or get versions, and a
+        # long conversation has a thousand messages.
+        self._thinking_box: Tinted | None = None
+        self._thinking_toggle: QToolButton | None = None
+        self._thinking: AutoHeightBrowser | None = None
+        self._thinking_html = ""  # filled when first shown: mostly never opened
+        self._notice_box: NoticeBox | None = None
+        self._buttons: dict[str, QToolButton] = {}
         self._navigator: tuple[QToolButton, QLabel, QToolButton] | None = None
-        self._action = QToolButton()
-        if turn.role is Role.USER:
-            self._action.setText("Edit")
-            self._action.setObjectName("editMessageButton")
-            self._action.setAccessibleName("Edit this message and branch")
-            self._action.setToolTip("Edit and send again: a new branch, the old one is kept")
-            self._action.clicked.connect(lambda: self.edit_requested.emit(self.turn))
-        else:
-            self._action.setText("Regenerate")
-            self._action.setObjectName("regenerateButton")
-            self._action.setAccessibleName("Regenerate this reply")
-            self._action.setToolTip("Ask again: a new version, the old one is kept")
-            self._action.clicked.connect(lambda: self.regenerate_requested.emit(self.turn))
-        header.addWidget(self._action)
-        self._copy = QToolButton()
-        self._copy.setText("Copy")
-        self._copy.setObjectName("copyMessageButton")
-        self._copy.setAccessibleName(f"Copy message from {speaker}")
-        self._copy.setToolTip("Copy the whole message")
-        self._copy.clicked.connect(self._on_copy_clicked)
-        header.addWidget(self._copy)
-        layout.addLayout(header)
+        self._details: QLabel | None = None
+        if turn.status is TurnStatus.STREAMING or any(
+            isinstance(b, ThinkingBlock | RedactedThinkingBlock) for b in turn.blocks
+        ):
+            # Made before the text, so it comes first on the Tab chain as on screen.
+            self._make_thinking().hide()  # until there is thinking to show
 
         self.thumbnails = list(thumbnails or [])
-        if thumbnails:
-            row = QHBoxLayout()
-            for image in thumbnails:
-                label = QLabel()
-                label.setAccessibleName("Attached image")
-                label.setPixmap(
-                    QPixmap.fromImage(image).scaled(
-                        THUMBNAIL_SIZE,
-                        THUMBNAIL_SIZE,
-                        Qt.AspectRatioMode.KeepAspectRatio,
-                        Qt.TransformationMode.SmoothTransformation,
-                    )
-                )
-                row.addWidget(label)
-            row.addStretch(1)
-            layout.addLayout(row)
-
-        self._thinking_button = QToolButton()
-        self._thinking_button.setObjectName("thinkingToggle")
-        self._thinking_button.setAccessibleName("Show thinking")
-        self._thinking_button.setCheckable(True)
-        self._thinking_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self._thinking_button.setArrowType(Qt.ArrowType.RightArrow)
-        self._thinking_button.setText("Thinking")
-        self._thinking_button.toggled.connect(self._on_thinking_toggled)
-        self._thinking_button.hide()
-        layout.addWidget(self._thinking_button)
-        # Built only for replies that have thinking: a text browser is not cheap,
-        # and a long conversation has many messages.
-        self._thinking: AutoHeightBrowser | None = None
-        # Filled when first shown: thinking is often long, and mostly never opened.
-        self._thinking_html = ""
+        self._previews: dict[int, QImage] = {}  # drawn here, for images without a thumbnail
+        self._preview_task: asyncio.Future[None] | None = None
+        self._images = self._make_images()
 
         self.body = MessageBody(speaker)
         self.body.filled.connect(self._on_body_filled)
-        layout.addWidget(self.body)
-
         self._notes = QLabel()
         self._notes.setTextFormat(Qt.TextFormat.PlainText)
         self._notes.setObjectName("imageNotes")
         self._notes.setWordWrap(True)
+        self._notes.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self._notes.hide()
-        layout.addWidget(self._notes)
 
-        notice_row = QHBoxLayout()
-        self.notice = QLabel()
-        self.notice.setTextFormat(Qt.TextFormat.PlainText)  # the service's error text
-        self.notice.setObjectName("turnNotice")
-        self.notice.setWordWrap(True)
-        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.notice.hide()
-        notice_row.addWidget(self.notice, 1)
-        self._notice_row = notice_row
-        self._buttons: dict[str, QPushButton] = {}
-        layout.addLayout(notice_row)
+        self._bubble: Tinted | None = None
+        if self._prompt:
+            self._bubble = Tinted("user")
+            self._bubble.setObjectName("userBubble")
+            inner = QVBoxLayout(self._bubble)
+            inner.setContentsMargins(12, 8, 12, 8)
+            inner.setSpacing(6)
+            if self._images is not None:
+                inner.addWidget(self._images)
+            inner.addWidget(self.body)
+            inner.addWidget(self._notes)
+            row = QHBoxLayout()
+            row.setContentsMargins(0, 0, 0, 0)
+            # The bubble takes what it needs up to its maximum width, the gap the rest.
+            row.addStretch(1)
+            row.addWidget(self._bubble, 100)
+            layout.addLayout(row)
+        else:
+            if self._images is not None:
+                layout.addWidget(self._images)
+            layout.addWidget(self.body)
+            layout.addWidget(self._notes)
+
+        self._action_row = QWidget()
+        self._action_row.setObjectName("messageActionRow")
+        row_layout = QHBoxLayout(self._action_row)
+        row_layout.setContentsMargins(0, 0, 0, 0)
+        row_layout.setSpacing(2)
+        self._actions = ActionBar()
+        self.copy_button = icon_button(
+            "copyMessageButton", "copy", f"Copy message from {speaker}", "Copy the whole message"
+        )
+        self.copy_button.clicked.connect(self._on_copy_clicked)
+        self.edit_button: QToolButton | None = None
+        self.regenerate_button: QToolButton | None = None
+        self.info_button: QToolButton | None = None
+        if self._prompt:
+            self.edit_button = icon_button(
+                "editMessageButton",
+                "pencil",
+                "Edit this message and branch",
+                "Edit and send again: a new branch, the old one is kept",
+            )
+            self.edit_button.clicked.connect(lambda: self.edit_requested.emit(self.turn))
+            self._actions.add(self.edit_button)
+            self._actions.add(self.copy_button)
+            row_layout.addStretch(1)
+            row_layout.addWidget(self._actions)
+        else:
+            self._actions.add(self.copy_button)
+            if turn.role is Role.ASSISTANT:
+                self.regenerate_button = icon_button(
+                    "regenerateButton",
+                    "refresh-cw",
+                    "Regenerate this reply",
+                    "Ask again: a new version, the old one is kept",
+                )
+                self.regenerate_button.clicked.connect(
+                    lambda: self.regenerate_requested.emit(self.turn)
+                )
+                self._actions.add(self.regenerate_button)
+                self.info_button = icon_button(
+                    "messageInfoButton", "info", "Details", "Model, time and token figures"
+                )
+                self.info_button.setCheckable(True)
+                self.info_button.toggled.connect(self._on_info_toggled)
+                self.info_button.hide()  # until there are figures to show
+                self._actions.add(self.info_button)
+            row_layout.addWidget(self._actions)
+            row_layout.addStretch(1)
+        layout.addWidget(self._action_row)
+        self.setAccessibleName(f"Message from {speaker}")
 
         self.refresh()
+
+    # -- parts, for the view and for tests -------------------------------------------------
+
+    @property
+    def notice(self) -> QLabel:
+        """The text of the turn's notice (the box is made on first use)."""
+        return self._notice().text
+
+    @property
+    def notice_box(self) -> NoticeBox | None:
+        """The notice box, if one was ever needed."""
+        return self._notice_box
+
+    @property
+    def thinking_toggle(self) -> QToolButton | None:
+        """The button that shows or hides the thinking, for replies that have some."""
+        return self._thinking_toggle
+
+    @property
+    def thinking_view(self) -> AutoHeightBrowser | None:
+        """The thinking text, for replies that have some."""
+        return self._thinking
+
+    @property
+    def details_label(self) -> QLabel | None:
+        """The details line (token figures), once there are figures."""
+        return self._details
+
+    @property
+    def image_buttons(self) -> list[QToolButton]:
+        """The buttons that open the turn's images, in order."""
+        if self._images is None:
+            return []
+        return [w for w in self._images.items if isinstance(w, QToolButton)]
+
+    @property
+    def actions_revealed(self) -> bool:
+        """True while the action buttons are drawn."""
+        return self._actions.revealed
+
+    def action_buttons(self) -> list[QToolButton]:
+        """Every action button made so far: the row under the message and the notice's."""
+        found = [b for b in self._action_row.findChildren(QToolButton)]
+        found += [b for b in self._buttons.values()]
+        if self._thinking_toggle is not None:
+            found.append(self._thinking_toggle)
+        return found
+
+    def tab_widgets(self) -> list[QWidget]:
+        """The controls that take Tab focus, in the order they show on screen."""
+        found: list[QWidget] = []
+        if self._thinking_toggle is not None:
+            found.append(self._thinking_toggle)
+            if self._thinking is not None:
+                found.append(self._thinking)
+        found += self.image_buttons
+        found += self.body.parts
+        found += self._buttons.values()
+        if self._navigator is not None:
+            found += [self._navigator[0], self._navigator[2]]
+        found += self._actions.findChildren(QToolButton)
+        return found
+
+    def tab_stops(self) -> list[QWidget]:
+        """The controls Tab stops at now (shown and enabled), in screen order."""
+        return [w for w in self.tab_widgets() if w.isVisibleTo(self) and w.isEnabled()]
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab and Shift+Tab go through the controls in the order they show on screen.
+
+        A message's controls are not stops on the window's Tab chain: Qt puts a
+        widget made later at the chain's end, and keeping a thousand messages in
+        order there costs more than a key press. The message steps through its own
+        controls, and the view (the conversation's one stop on the chain) from one
+        message to the next.
+        """
+        focus = QApplication.focusWidget()
+        controls = self.tab_stops()
+        if focus in controls:
+            step = controls.index(focus) + (1 if next else -1)
+            if 0 <= step < len(controls):
+                target = controls[step]
+                target.setFocus(
+                    Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason
+                )
+                area = self.parentWidget()
+                while area is not None and not isinstance(area, QScrollArea):
+                    area = area.parentWidget()
+                if isinstance(area, QScrollArea):
+                    area.ensureWidgetVisible(target)
+                return True
+        return super().focusNextPrevChild(next)
 
     # -- rendering ---------------------------------------------------------------------------
 
@@ -196,9 +373,11 @@ class MessageWidget(QFrame):
             self._show_streaming()
         else:
             self._show_final()
-        self._usage.setText(format_usage(reply_usage(turn)))
+        self._show_meta()
+        self._show_usage()
         # No new version while a reply is being written.
-        self._action.setEnabled(turn.status is not TurnStatus.STREAMING)
+        if self.regenerate_button is not None:
+            self.regenerate_button.setEnabled(turn.status is not TurnStatus.STREAMING)
         self._show_notice()
 
     @property
@@ -222,23 +401,19 @@ class MessageWidget(QFrame):
         newer.setEnabled(version < versions)
 
     def _make_navigator(self) -> tuple[QToolButton, QLabel, QToolButton]:
-        older = QToolButton()
-        older.setObjectName("olderVersionButton")
-        older.setText("‹")
-        older.setAccessibleName("Previous version")
+        older = icon_button("olderVersionButton", "chevron-left", "Previous version", "Previous")
         older.clicked.connect(lambda: self.version_requested.emit(self.turn, -1))
         label = QLabel()
         label.setTextFormat(Qt.TextFormat.PlainText)
         label.setObjectName("versionLabel")
-        newer = QToolButton()
-        newer.setObjectName("newerVersionButton")
-        newer.setText("›")
-        newer.setAccessibleName("Next version")
+        newer = icon_button("newerVersionButton", "chevron-right", "Next version", "Next")
         newer.clicked.connect(lambda: self.version_requested.emit(self.turn, 1))
-        # Before the usage label, the Edit/Regenerate and Copy buttons.
-        position = self._header.indexOf(self._usage)
+        # Always drawn, unlike the other actions: it says there are other versions.
+        row = self._action_row.layout()
+        assert isinstance(row, QHBoxLayout)
+        position = row.indexOf(self._actions)
         for offset, widget in enumerate((older, label, newer)):
-            self._header.insertWidget(position + offset, widget)
+            row.insertWidget(position + offset, widget)
         return older, label, newer
 
     @property
@@ -256,8 +431,9 @@ class MessageWidget(QFrame):
         if seconds is None:
             self._show_notice()
             return
-        self.notice.setText(f"{reason} Retrying in {math.ceil(seconds)} s…".strip())
-        self.notice.show()
+        box = self._notice()
+        box.show_notice("retrying", f"{reason} Retrying in {math.ceil(seconds)} s…".strip())
+        box.show()
 
     def _show_streaming(self) -> None:
         text = self.turn.text
@@ -317,46 +493,139 @@ class MessageWidget(QFrame):
         if not any(parts):
             parts = (escape_plain(self.turn.text),)
         self.body.set_html(parts, rendered.code_blocks)
+        # Nothing to read (a refusal, an image alone): no empty line for it.
+        self.body.setVisible(any(parts))
         if rendered.thinking:
-            if self._thinking is None:
-                self._thinking = AutoHeightBrowser()
-                self._thinking.setAccessibleName("Thinking")
-                self._thinking.hide()
-                layout = self.layout()
-                assert isinstance(layout, QVBoxLayout)
-                layout.insertWidget(layout.indexOf(self._thinking_button) + 1, self._thinking)
+            self._make_thinking()
             self._thinking_html = "<br><br>".join(escape_plain(t) for t in rendered.thinking)
-            self._thinking_button.show()
         if self.turn.notes:
             self._notes.setText(" · ".join(self.turn.notes))
             self._notes.show()
+        self._fit_bubble()
+
+    def _make_thinking(self) -> Tinted:
+        if self._thinking_box is not None:
+            self._thinking_box.show()
+            return self._thinking_box
+        box = Tinted("thinking", radius=6)
+        box.setObjectName("thinkingBox")
+        inner = QVBoxLayout(box)
+        inner.setContentsMargins(6, 2, 6, 2)
+        inner.setSpacing(0)
+        toggle = icon_button(
+            "thinkingToggle",
+            "brain",
+            "Show thinking",
+            "Show how Claude thought about the answer",
+            text="Thinking",
+        )
+        toggle.setCheckable(True)
+        toggle.toggled.connect(self._on_thinking_toggled)
+        inner.addWidget(toggle, 0, Qt.AlignmentFlag.AlignLeft)
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(1, box)  # under the header
+        self._thinking_box, self._thinking_toggle = box, toggle
+        return box
+
+    def _show_meta(self) -> None:
+        if self._meta is None or (self._meta_text and self._meta_model == self.turn.model):
+            return  # refreshed on every streamed piece: only the model can change
+        self._meta_model = self.turn.model
+        text = " · ".join(part for part in (self.turn.model, when(self.turn.created)) if part)
+        if text != self._meta_text:
+            self._meta_text = text
+            self._meta.setText(text)
+            self._meta.setAccessibleName(text)
+
+    def _show_usage(self) -> None:
+        if self.info_button is None:
+            return
+        figures = format_usage(reply_usage(self.turn))
+        if figures == self._usage_text:
+            return
+        self._usage_text = figures
+        self.info_button.setVisible(bool(figures))
+        if not figures:
+            return
+        details = f"Tokens: {figures}"
+        if self._details is None:
+            # A details line under the actions, shown with the Details button; made
+            # when there are figures, and kept as plain text (they come from outside).
+            self._details = QLabel()
+            self._details.setObjectName("usageLabel")
+            self._details.setTextFormat(Qt.TextFormat.PlainText)
+            self._details.setWordWrap(True)
+            self._details.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+            self._details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self._details.setVisible(self.info_button.isChecked())
+            layout = self.layout()
+            assert isinstance(layout, QVBoxLayout)
+            layout.addWidget(self._details)
+        self._details.setText(details)
+        self._details.setAccessibleName(details)
+        summary = " · ".join(p for p in (self._meta_text, details) if p)
+        self.info_button.setToolTip(tooltip_text(summary))
 
     def _show_notice(self) -> None:
         notice = turn_notice(self.turn)
-        text = notice.text if notice is not None else ""
-        self.notice.setText(text)
-        self.notice.setVisible(bool(text))
+        if notice is None:
+            if self._notice_box is not None:
+                self._notice_box.hide()
+            for button in self._buttons.values():
+                button.hide()
+            return
+        kind = notice.kind.value
+        message = self.turn.message
+        if message is not None and message.stop_reason == "max_tokens":
+            kind = "max-tokens"
+        elif self.turn.status is TurnStatus.STOPPED:
+            kind = "stopped"
+        box = self._notice()
+        box.show_notice(kind, notice.text)
+        box.show()
         for name, wanted in (
-            ("retry", notice is not None and notice.can_retry),
-            ("remove", notice is not None and notice.can_remove),
-            ("continue", notice is not None and notice.can_continue),
+            ("retry", notice.can_retry),
+            ("remove", notice.can_remove),
+            ("continue", notice.can_continue),
         ):
             if wanted or name in self._buttons:
                 self._button(name).setVisible(wanted)
 
-    _BUTTONS: ClassVar[dict[str, tuple[str, str, str]]] = {
-        "retry": ("Retry", "retryButton", "Retry this message"),
-        "remove": ("Remove", "removeTurnButton", "Remove this message"),
-        "continue": ("Continue", "continueButton", "Continue the reply"),
+    def _notice(self) -> NoticeBox:
+        if self._notice_box is None:
+            self._notice_box = NoticeBox()
+            self._notice_box.hide()
+            layout = self.layout()
+            assert isinstance(layout, QVBoxLayout)
+            layout.insertWidget(layout.indexOf(self._action_row), self._notice_box)
+        return self._notice_box
+
+    _BUTTONS: ClassVar[dict[str, tuple[str, str, str, str, str]]] = {
+        # name: text, object name, icon, accessible name, tooltip
+        "retry": ("Retry", "retryButton", "rotate-ccw", "Retry this message", "Send it again"),
+        "remove": (
+            "Remove",
+            "removeTurnButton",
+            "trash-2",
+            "Remove this message",
+            "Take this message out of the conversation",
+        ),
+        "continue": (
+            "Continue",
+            "continueButton",
+            "play",
+            "Continue the reply",
+            "Ask Claude to go on from where the reply stopped",
+        ),
     }
 
-    def _button(self, name: str) -> QPushButton:
+    def _button(self, name: str) -> QToolButton:
         button = self._buttons.get(name)
         if button is None:
-            text, object_name, accessible = self._BUTTONS[name]
-            button = QPushButton(text)
-            button.setObjectName(object_name)
-            button.setAccessibleName(accessible)
+            text, object_name, icon_name, accessible, tip = self._BUTTONS[name]
+            button = icon_button(object_name, icon_name, accessible, tip, text=text)
+            button.setAutoRaise(False)
             signal = {
                 "retry": self.retry_requested,
                 "remove": self.remove_requested,
@@ -364,40 +633,237 @@ class MessageWidget(QFrame):
             }[name]
             button.clicked.connect(lambda: signal.emit(self.turn))
             button.hide()
-            self._notice_row.addWidget(button)
+            self._notice().add_button(button)
             self._buttons[name] = button
         return button
 
     @property
-    def retry_button(self) -> QPushButton:
+    def retry_button(self) -> QToolButton:
         """The Retry button (made on first use)."""
         return self._button("retry")
 
     @property
-    def remove_button(self) -> QPushButton:
+    def remove_button(self) -> QToolButton:
         """The Remove button (made on first use)."""
         return self._button("remove")
 
     @property
-    def continue_button(self) -> QPushButton:
+    def continue_button(self) -> QToolButton:
         """The Continue button (made on first use)."""
         return self._button("continue")
 
-    # -- actions -------------------------------------------------------------------------------
+    # -- images ------------------------------------------------------------------------------
+
+    def _make_images(self) -> FlowRow | None:
+        count = max(len(self.thumbnails), len(self.turn.image_blocks))
+        if not count:
+            return None
+        row = FlowRow(right=self._prompt)
+        row.setObjectName("messageImages")
+        for index in range(count):
+            button = QToolButton()
+            button.setObjectName("messageImage")
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab: see focusNextPrevChild
+            button.setAutoRaise(True)
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            button.setAccessibleName(f"Image {index + 1} of {count}: open it")
+            button.setToolTip("Open the image")
+            if index < len(self.thumbnails):
+                pixmap = QPixmap.fromImage(self.thumbnails[index]).scaled(
+                    THUMBNAIL_SIZE,
+                    THUMBNAIL_SIZE,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+                button.setIcon(QIcon(pixmap))
+                button.setIconSize(pixmap.size())
+            else:
+                # No preview kept (an opened conversation): a tile that still opens it.
+                button.setProperty("iconName", "image")
+                button.setIcon(icons.icon_for(button, "image"))
+                button.setIconSize(QSize(2 * ICON_SIZE, 2 * ICON_SIZE))
+                button.setText("Image")
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            button.clicked.connect(lambda _checked=False, i=index: self.open_image(i))
+            row.add(button)
+        sources = {
+            index: block.source
+            for index, block in enumerate(self.turn.image_blocks)
+            if index >= len(self.thumbnails) and isinstance(block.source, Base64Source)
+        }
+        if sources:
+            with contextlib.suppress(RuntimeError):  # no running loop: the tiles stay
+                asyncio.get_running_loop()
+                self._preview_task = asyncio.ensure_future(self._load_previews(sources))
+        return row
+
+    async def _load_previews(self, sources: dict[int, Base64Source]) -> None:
+        """Draw the previews a reopened conversation has no copy of, in a worker."""
+        previews = await asyncio.to_thread(
+            lambda: {i: thumbnail(source, THUMBNAIL_SIZE) for i, source in sources.items()}
+        )
+        if not shiboken6.isValid(self) or self._images is None:
+            return
+        buttons = self.image_buttons
+        for index, preview in previews.items():
+            if preview.isNull() or index >= len(buttons):
+                continue  # unreadable: the tile stays, and the viewer says so
+            button = buttons[index]
+            self._previews[index] = preview
+            button.setProperty("iconName", None)  # a picture now, not a tinted icon
+            button.setText("")
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+            button.setIcon(QIcon(QPixmap.fromImage(preview)))
+            button.setIconSize(preview.size())
+        self._images.relayout()
+        self._fit_bubble()
+
+    @property
+    def previews_loading(self) -> asyncio.Future[None] | None:
+        """The drawing of previews in progress, to await; None when there is none."""
+        return self._preview_task
+
+    def open_image(self, index: int) -> ImageViewer:
+        """Open image ``index`` of the turn in a viewer; returns the viewer."""
+        blocks = self.turn.image_blocks
+        preview = (
+            self.thumbnails[index] if index < len(self.thumbnails) else self._previews.get(index)
+        )
+        source = blocks[index].source if index < len(blocks) else None
+        title = f"Image {index + 1} from {self._speaker}"
+        viewer = ImageViewer(title, preview, source, self.window())
+        viewer.open()
+        return viewer
+
+    # -- width -------------------------------------------------------------------------------
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Fit a prompt's bubble to the new width."""
+        super().resizeEvent(event)
+        if self._bubble is not None and event.size().width() != event.oldSize().width():
+            self._fit_bubble()
+
+    def _fit_bubble(self) -> None:
+        """As wide as its text (or images) needs, at most :data:`BUBBLE_SHARE` of the row."""
+        bubble = self._bubble
+        if bubble is None or self.width() <= 0:
+            return
+        inner = bubble.layout()
+        assert inner is not None
+        margins = inner.contentsMargins()
+        padding = margins.left() + margins.right()
+        most = max(1, int(self.width() * BUBBLE_SHARE))
+        wanted = 0
+        if not self.body.isHidden():
+            if len(self.turn.text) < LARGE_MESSAGE:
+                wanted = math.ceil(self.body.ideal_width(max(1, most - padding))) + 2
+            else:
+                wanted = most  # a long text fills the bubble anyway; no need to measure
+        if self._images is not None:
+            wanted = max(wanted, self._images.natural_width())
+        if not self._notes.isHidden():
+            wanted = max(wanted, self._notes.fontMetrics().horizontalAdvance(self._notes.text()))
+        bubble.setMaximumWidth(min(most, wanted + padding))
+
+    # -- showing the actions -----------------------------------------------------------------
+
+    def set_pinned(self, pinned: bool) -> None:
+        """Always draw the actions (the newest message), or only on hover and focus."""
+        self._pinned = pinned
+        self._update_reveal()
+
+    def enterEvent(self, event: QEnterEvent) -> None:
+        """Draw the actions while the pointer is over the message."""
+        self._hovered = True
+        self._update_reveal()
+        super().enterEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        """Stop drawing them when it leaves (unless the focus is inside)."""
+        self._hovered = False
+        self._update_reveal()
+        super().leaveEvent(event)
+
+    def _update_reveal(self) -> None:
+        focus = QApplication.focusWidget()
+        inside = focus is not None and self.isAncestorOf(focus)
+        self._actions.set_revealed(self._hovered or self._pinned or inside)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Draw the icons again in a new palette."""
+        super().changeEvent(event)
+        if event.type() is QEvent.Type.PaletteChange:
+            retint(self)
+
+    # -- actions -----------------------------------------------------------------------------
 
     def _on_body_filled(self) -> None:
+        self._fit_bubble()
         if self._rendered_final and not self.rendering:
             self.rendered.emit()
 
     def _on_copy_clicked(self) -> None:
         QGuiApplication.clipboard().setText(self.turn.text)
+        button = self.copy_button
+        button.setProperty("iconName", "check")
+        self._actions.draw(button)
+        button.setToolTip("Copied")
+        announce(button, "Copied")
+        QTimer.singleShot(COPIED_MS, button, self._copy_done)
+
+    def _copy_done(self) -> None:
+        button = self.copy_button
+        button.setProperty("iconName", "copy")
+        self._actions.draw(button)
+        button.setToolTip("Copy the whole message")
+
+    def _on_info_toggled(self, shown: bool) -> None:
+        if self._details is not None:
+            self._details.setVisible(shown)
 
     def _on_thinking_toggled(self, shown: bool) -> None:
+        toggle, box = self._thinking_toggle, self._thinking_box
+        if toggle is None or box is None:
+            return
+        if shown and self._thinking is None:
+            # Made and filled when first shown: thinking is often long, and mostly
+            # never opened.
+            self._thinking = AutoHeightBrowser()
+            self._thinking.setObjectName("thinkingText")
+            self._thinking.setAccessibleName("Thinking")
+            self._thinking.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+            self._thinking.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            self._thinking.setHtml(self._thinking_html)
+            inner = box.layout()
+            assert inner is not None
+            inner.addWidget(self._thinking)
         if self._thinking is not None:
-            if shown and self._thinking.document().isEmpty():
-                self._thinking.setHtml(self._thinking_html)
             self._thinking.setVisible(shown)
-        self._thinking_button.setArrowType(
-            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
-        )
-        self._thinking_button.setAccessibleName("Hide thinking" if shown else "Show thinking")
+        toggle.setAccessibleName("Hide thinking" if shown else "Show thinking")
+
+
+class _FocusWatch(QObject):
+    """Tells a message when the keyboard focus enters or leaves it (one for the app)."""
+
+    _instance: ClassVar[_FocusWatch | None] = None
+
+    @classmethod
+    def ensure(cls) -> None:
+        app = QApplication.instance()
+        current = cls._instance
+        if isinstance(app, QApplication) and (current is None or not shiboken6.isValid(current)):
+            cls._instance = cls(app)
+
+    def __init__(self, app: QApplication) -> None:
+        super().__init__(app)
+        app.focusChanged.connect(self._on_focus_changed)
+
+    @staticmethod
+    def _on_focus_changed(old: QWidget | None, new: QWidget | None) -> None:
+        for widget in (old, new):
+            with contextlib.suppress(RuntimeError):  # a widget on its way out
+                while widget is not None and shiboken6.isValid(widget):
+                    if isinstance(widget, MessageWidget):
+                        widget._update_reveal()
+                        break
+                    widget = widget.parentWidget()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 
 from hypothesis import given, settings
@@ -110,7 +111,8 @@ def test_a_turn_rendered_for_display_has_breaks_but_copies_exactly() -> None:
     rendered = build_html(turn, dark=False)
     shown = "".join(rendered.parts)
     assert longest_run(visible_text(shown)) <= RUN_LIMIT
-    assert rendered.code_blocks == (code,)
+    # The tool call's input is a code block too, and its Copy gives the exact JSON.
+    assert rendered.code_blocks == (code, json.dumps({"blob": TOKEN[:20_000]}, indent=2))
     assert TOKEN[:50_000] in unbreak(visible_text(shown))
     assert turn.text == text  # the Copy button copies this
 
