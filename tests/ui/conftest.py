@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication
 
 from desktop_app.core.paths import AppPaths
-from desktop_app.ui import notify
+from desktop_app.ui import notify, style
 from tests.support.offline import FaultyServer
 from tests.support.windows import Windows
 
@@ -38,3 +40,13 @@ def windows(
     for window in list(made.open):
         made.stop(window)
     notify.bridge.reset()
+
+
+@pytest.fixture
+def styled(qapp: QApplication) -> Iterator[None]:
+    """The app's style sheet, as the launcher applies it, taken away after."""
+    before = QPalette(qapp.palette())
+    follower = style.install(qapp)
+    yield
+    follower.uninstall()
+    qapp.setPalette(before)

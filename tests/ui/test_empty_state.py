@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QApplication, QLabel, QPlainTextEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QPushButton, QWidget
 
 from desktop_app.core.paths import AppPaths
 from desktop_app.offline.replies import COMMANDS
-from desktop_app.ui import notify, style
+from desktop_app.ui import notify
 from desktop_app.ui.app_context import AppContext
 from desktop_app.ui.chat.empty_state import (
     DEMO_EXAMPLES,
@@ -28,16 +26,6 @@ from tests.support.offline import FaultyServer
 from tests.support.qt import send_prompt as send
 
 KEY = "sk-ant-empty-state-test-0123456789"
-
-
-@pytest.fixture
-def styled(qapp: QApplication) -> Iterator[None]:
-    """The app's style sheet, as the launcher applies it, taken away after."""
-    before = QPalette(qapp.palette())
-    follower = style.install(qapp)
-    yield
-    follower.uninstall()
-    qapp.setPalette(before)
 
 
 def open_window(

@@ -155,8 +155,16 @@ def window(windows: Windows) -> MainWindow:
     return windows.start()
 
 
+@pytest.fixture(params=["plain", "styled"])
+def looks(request: pytest.FixtureRequest) -> str:
+    """Both Qt's plain style and the app's style sheet (whose padding takes room)."""
+    if request.param == "styled":
+        request.getfixturevalue("styled")
+    return str(request.param)
+
+
 def test_nothing_is_cut_off_at_any_width_from_640_to_1600(
-    window: MainWindow, qloop: asyncio.AbstractEventLoop
+    looks: str, window: MainWindow, qloop: asyncio.AbstractEventLoop
 ) -> None:
     newest = regenerated(window, qloop)
     add_everything(window)
