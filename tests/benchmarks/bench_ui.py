@@ -223,8 +223,11 @@ async def _sse_server(rate: int, seconds: float) -> tuple[asyncio.Server, int]:
     return server, server.sockets[0].getsockname()[1]
 
 
-def in_process(stream_seconds: float, messages: int) -> dict[str, Any]:
-    """Streaming stalls and the long conversation, in one process with the real window."""
+def in_process(stream_seconds: float, messages: int, styled: bool = True) -> dict[str, Any]:
+    """Streaming stalls and the long conversation, in one process with the real window.
+
+    With ``styled`` the app's style sheet is installed, as the launcher does.
+    """
     import qasync
     from PySide6.QtWidgets import QApplication
 
@@ -240,6 +243,11 @@ def in_process(stream_seconds: float, messages: int) -> dict[str, Any]:
     _warm_up()  # as the app does in a worker once its window is shown
     sys.setswitchinterval(0.001)  # as the app does
     app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
+    if styled:
+        from desktop_app.ui import style
+
+        style.install(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     results: dict[str, Any] = {}
@@ -340,9 +348,12 @@ def main() -> int:
     parser.add_argument("--stream-seconds", type=float, default=20.0)
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--plain", action="store_true", help="leave out the style sheet (to see what it costs)"
+    )
     args = parser.parse_args()
     results = cold_start(args.runs)
-    results.update(in_process(args.stream_seconds, args.messages))
+    results.update(in_process(args.stream_seconds, args.messages, styled=not args.plain))
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
