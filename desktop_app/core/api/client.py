@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -83,6 +84,79 @@ MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_ERROR_BYTES = 64 * 1024
 #: The default for ``stall_timeout``: seconds without new content before a reply stalls.
 DEFAULT_STALL_TIMEOUT = 180.0
+
+
+# What the system's error numbers mean, in the words a person would use.
+_REASONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        (
+            "gaierror",
+            "name or service not known",
+            "nodename nor servname",
+            "getaddrinfo failed",
+            "temporary failure in name resolution",
+            "no address associated",
+        ),
+        "its address could not be found. Check the internet connection and the base URL.",
+    ),
+    (
+        ("connection refused", "connectionrefusederror", "actively refused"),
+        "nothing answered there (connection refused). Check the base URL.",
+    ),
+    (
+        ("network is unreachable", "no route to host", "host is unreachable"),
+        "the network is unreachable. Check the internet connection.",
+    ),
+    (
+        ("certificate", "certverification"),
+        "the secure connection failed: its certificate is not trusted here.",
+    ),
+    (
+        ("sslerror", "ssl:", "[ssl", "tls"),
+        "the secure connection could not be set up. Check that the base URL starts "
+        "with the right http:// or https://.",
+    ),
+    (
+        (
+            "connection reset",
+            "connectionreseterror",
+            "server disconnected",
+            "connection closed",
+            "broken pipe",
+            "incomplete",
+            "peer closed",
+        ),
+        "the connection was closed before the answer came. Try again.",
+    ),
+)
+
+
+def unreachable_reason(exc: BaseException, api_key: str | None = None) -> str:
+    """Why a connection failed, in plain words, from ``exc`` and the errors it wraps.
+
+    The library's message names the cause in the system's terms ("[Errno -2] Name or
+    service not known"); a person needs to know what to check. Unknown causes keep
+    the library's text, cleaned like any text from outside and without the errno.
+    """
+    texts: list[str] = []
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        texts.append(f"{type(current).__name__} {current}".lower())
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
+        if isinstance(current, BaseExceptionGroup):
+            pending += current.exceptions
+    joined = " ".join(texts)
+    for needles, reason in _REASONS:
+        if any(needle in joined for needle in needles):
+            return reason
+    detail = re.sub(r"\[errno -?\d+\]\s*", "", str(exc), flags=re.IGNORECASE)
+    cleaned = server_text(detail, api_key)
+    return f"{cleaned.rstrip('.')}." if cleaned else "the connection failed."
 
 
 class _TooLargeError(Exception):
@@ -496,12 +570,8 @@ class MessagesClient:
                 )
                 error.__cause__ = exc
             except httpx.TransportError as exc:
-                # The library's text may quote what the server sent: clean it like any reply.
-                detail = server_text(str(exc), self._api_key)
                 error = APIConnectionError(
-                    f"Could not reach {self.base_url}: {detail}"
-                    if detail
-                    else f"Could not reach {self.base_url}."
+                    f"Could not reach {self.base_url}: {unreachable_reason(exc, self._api_key)}"
                 )
                 error.__cause__ = exc
             else:

@@ -6,16 +6,19 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
+import ssl
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 from desktop_app.core import errors
-from desktop_app.core.api.client import MessagesClient
+from desktop_app.core.api.client import MessagesClient, unreachable_reason
 from desktop_app.core.api.ratelimit import RateLimiter
 from desktop_app.core.api.retry import RetryNotice
 from desktop_app.core.catalog import Catalog, ModelInfo
@@ -552,11 +555,47 @@ def test_connection_errors_are_retried_then_reported(offline_server: FaultyServe
     assert info.value.status is None
 
 
-def test_nothing_listening_is_a_connection_error() -> None:
+def test_nothing_listening_is_a_connection_error_said_plainly() -> None:
     with FaultyServer() as server:
         url = server.base_url
-    with pytest.raises(errors.APIConnectionError, match="Could not reach"):
+    with pytest.raises(errors.APIConnectionError) as info:
         run(complete(MessagesClient(KEY, base_url=url, max_retries=0), ask()))
+    assert str(info.value) == (
+        f"Could not reach {url}: nothing answered there (connection refused). Check the base URL."
+    )
+
+
+def _wrapped(cause: BaseException) -> httpx.ConnectError:
+    """A connection error as httpx raises it: its own text, the system's error inside."""
+    error = httpx.ConnectError(str(cause))
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(
+    ("cause", "expected"),
+    [
+        (socket.gaierror(-2, "Name or service not known"), "its address could not be found"),
+        (socket.gaierror(11001, "getaddrinfo failed"), "its address could not be found"),
+        (OSError(101, "Network is unreachable"), "the network is unreachable"),
+        (ssl.SSLCertVerificationError("certificate verify failed"), "certificate is not"),
+        (ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"), "http://"),
+        (ConnectionResetError(104, "Connection reset by peer"), "closed before the answer"),
+    ],
+)
+def test_why_a_connection_failed_is_said_in_plain_words(
+    cause: BaseException, expected: str
+) -> None:
+    reason = unreachable_reason(_wrapped(cause))
+    assert expected in reason
+    assert "errno" not in reason.lower()
+
+
+def test_an_unknown_connection_failure_keeps_its_words_without_the_errno() -> None:
+    reason = unreachable_reason(_wrapped(OSError(99, "Something odd happened")), KEY)
+    assert reason == "Something odd happened."
+    leaked = unreachable_reason(httpx.ConnectError(f"odd: {KEY}"), KEY)
+    assert KEY not in leaked
 
 
 # -- streams that break after they started ---------------------------------------------------
