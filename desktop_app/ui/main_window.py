@@ -170,6 +170,7 @@ class MainWindow(QMainWindow):
         notify.bridge.flush()
         context.rate_limits_updated.connect(self.settings_pane.show_rate_limits)
         context.mode_changed.connect(self._update_mode)
+        self.chat.reply_finished.connect(self._on_reply_finished)
         context.catalog_refreshed.connect(self.settings_pane.refresh_models)
         context.catalog_refreshed.connect(self.conversation_settings.refresh_models)
         self.splitter.splitterMoved.connect(self._on_splitter_moved)
@@ -282,6 +283,12 @@ class MainWindow(QMainWindow):
             self.context.settings.update(window_geometry=geometry)
 
     # -- state ---------------------------------------------------------------------------------
+
+    def _on_reply_finished(self, _turn: object) -> None:
+        # A reply from the demo means the person has tried it: the welcome has done its work.
+        if self.context.demo and not self.context.settings.settings.first_run_done:
+            self.context.settings.update(first_run_done=True)
+            self._update_mode()
 
     def _update_mode(self) -> None:
         demo = self.context.demo

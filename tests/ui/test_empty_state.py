@@ -297,6 +297,21 @@ def test_the_welcome_goes_for_good_once_the_demo_is_chosen(
         close_window(again, qloop)
 
 
+def test_the_welcome_goes_once_the_demo_has_answered(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, paths: AppPaths
+) -> None:
+    window = open_window(qtbot, paths)
+    try:
+        qloop.run_until_complete(window.context.start())
+        assert window.context.demo
+        assert window.banner.isVisible()
+        send(window, qloop, "hello")  # without choosing: the demo answers anyway
+        assert not window.banner.isVisible()
+        assert first_run_done(window)
+    finally:
+        close_window(window, qloop)
+
+
 def test_the_welcome_goes_for_good_once_a_key_is_given(
     qtbot: Any, qloop: asyncio.AbstractEventLoop, paths: AppPaths
 ) -> None:
