@@ -117,7 +117,11 @@ def test_type_send_and_stream(
     widget = window.chat.view.widget_for(turn)
     assert widget is not None
     assert "hello window" in widget.body.toPlainText()
-    assert "out" in window.chat.usage_label.text()
+    usage = window.chat.usage_label
+    assert usage.text().startswith("This conversation: ")
+    assert usage.text().endswith(" tokens used")
+    assert "out " in usage.toolTip()
+    assert usage.text() in usage.accessibleDescription()
     body = server.received[0].json
     assert body["model"] == "claude-haiku-4-5"
     assert body["messages"] == [

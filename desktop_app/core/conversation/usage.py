@@ -115,3 +115,15 @@ def format_usage(figures: UsageFigures | None) -> str:
         parts.append(f"cache write {figures.cache_write:,}")
         parts.append(f"cache read {figures.cache_read:,}")
     return " · ".join(parts)
+
+
+def summarise_usage(figures: UsageFigures | None) -> str:
+    """``12,548 tokens used``: one number a person can follow; "" before any reply.
+
+    Every token the service counted: input, output, and input written to or read
+    from the cache. :func:`format_usage` gives the parts.
+    """
+    if figures is None or (figures.input_tokens == 0 and figures.output_tokens == 0):
+        return ""
+    total = figures.input_tokens + figures.output_tokens + figures.cache_write + figures.cache_read
+    return f"≈{total:,} tokens used (estimate)" if figures.estimated else f"{total:,} tokens used"

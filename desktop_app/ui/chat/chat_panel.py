@@ -23,7 +23,11 @@ from PySide6.QtWidgets import (
 from desktop_app.core.conversation.model import Turn, user_turn
 from desktop_app.core.conversation.options import RequestOptions
 from desktop_app.core.conversation.session import ConversationSession
-from desktop_app.core.conversation.usage import conversation_usage, format_usage
+from desktop_app.core.conversation.usage import (
+    conversation_usage,
+    format_usage,
+    summarise_usage,
+)
 from desktop_app.core.errors import ConfigurationError, StoreError
 from desktop_app.core.wire.blocks import Base64Source
 from desktop_app.ui import appearance, icons, notify
@@ -353,8 +357,13 @@ class ChatPanel(QWidget):
         self.image_pane.model.set_other_images(self.session.conversation.image_count())
 
     def _update_usage(self) -> None:
-        shown = format_usage(conversation_usage(self.session.turns))
-        self.usage_label.setText(
-            f"Conversation: {shown}" if shown else "Conversation: no replies yet"
-        )
+        figures = conversation_usage(self.session.turns)
+        summary = summarise_usage(figures)
+        text = f"This conversation: {summary}" if summary else "No replies yet"
+        parts = format_usage(figures)
+        details = f"This conversation: {parts}." if parts else ""
+        self.usage_label.setText(text)
+        # The parts (input, output, cache) for whoever wants them, spoken too.
+        self.usage_label.setToolTip(details)
+        self.usage_label.setAccessibleDescription(f"{text}. {details}" if details else text)
         self.usage_changed.emit()

@@ -15,6 +15,7 @@ from desktop_app.core.conversation.usage import (
     estimate_tokens,
     format_usage,
     reply_usage,
+    summarise_usage,
 )
 from desktop_app.core.wire.blocks import Role, TextBlock
 from desktop_app.core.wire.message import Message, Usage
@@ -67,6 +68,12 @@ def test_conversation_totals_add_up_and_carry_the_estimate_mark() -> None:
     total = conversation_usage(turns)
     assert (total.input_tokens, total.output_tokens, total.estimated) == (22, 15, True)
     assert format_usage(conversation_usage([])) == ""
+    # One number for the line under the composer: every token counted, the mark kept.
+    assert summarise_usage(total) == "≈37 tokens used (estimate)"
+    assert summarise_usage(reply_usage(reply("a", usage=Usage(1_000, 5, 20, 3_000)))) == (
+        "4,025 tokens used"
+    )
+    assert summarise_usage(conversation_usage([])) == ""
 
 
 def test_a_refusal_is_explained_in_one_place_for_every_surface() -> None:
