@@ -14,10 +14,12 @@ from PySide6.QtGui import (
     QGuiApplication,
     QImage,
     QImageWriter,
+    QPalette,
     QTextDocument,
 )
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
+from desktop_app.core.catalog import Catalog
 from desktop_app.core.conversation.model import Turn, TurnStatus
 from desktop_app.core.render.markdown import COPIED_LABEL, COPY_LABEL
 from desktop_app.core.wire.blocks import (
@@ -30,7 +32,7 @@ from desktop_app.core.wire.blocks import (
 )
 from desktop_app.core.wire.message import Message, Usage
 from desktop_app.ui.chat.image_viewer import ImageViewer
-from desktop_app.ui.chat.message_parts import NOTICE_ICONS, NoticeBox
+from desktop_app.ui.chat.message_parts import NOTICE_ICONS, NoticeBox, is_dark, palette_is_dark
 from desktop_app.ui.chat.message_widget import MessageWidget
 from tests.support.qt import eventually
 
@@ -153,6 +155,26 @@ def test_a_prompt_is_a_bubble_and_a_reply_has_a_small_header(qtbot: Any) -> None
     assert "in " not in meta.text()  # no token figures on the header
     assert answer.edit_button is None
     assert answer.regenerate_button is not None
+
+
+def test_the_header_names_the_model_as_people_know_it(qtbot: Any) -> None:
+    catalog = Catalog.load()
+    turn = reply([TextBlock("Hi")], model="claude-sonnet-4-6")
+    widget = MessageWidget(turn, model_name=lambda model_id: catalog.get(model_id).display_name)
+    qtbot.addWidget(widget)
+    meta = widget.findChild(QLabel, "messageMetaLabel")
+    assert meta is not None
+    assert meta.text().startswith("Claude Sonnet 4.6 · ")
+    assert meta.toolTip() == "claude-sonnet-4-6"  # the exact id stays findable
+    unknown = MessageWidget(
+        reply([TextBlock("Hi")], model="claude-future-9"),
+        model_name=lambda model_id: catalog.get(model_id).display_name,
+    )
+    qtbot.addWidget(unknown)
+    unknown_meta = unknown.findChild(QLabel, "messageMetaLabel")
+    assert unknown_meta is not None
+    assert unknown_meta.text().startswith("claude-future-9 · ")
+    assert unknown_meta.toolTip() == ""
 
 
 def test_token_figures_are_in_the_details_not_on_the_header(qtbot: Any) -> None:
@@ -351,3 +373,30 @@ def test_an_image_without_a_preview_still_opens_and_a_broken_one_says_so(
 
 async def build_viewer(widget: MessageWidget) -> ImageViewer:
     return widget.open_image(0)
+
+
+def test_a_transparent_window_colour_is_judged_by_its_text() -> None:
+    palette = QPalette(QColor("#f5f5f5"))
+    palette.setColor(QPalette.ColorRole.Window, QColor(0, 0, 0, 0))
+    palette.setColor(QPalette.ColorRole.WindowText, QColor("#1a1a1a"))
+    assert not palette_is_dark(palette)
+    palette.setColor(QPalette.ColorRole.WindowText, QColor("#eeeeee"))
+    assert palette_is_dark(palette)
+    assert palette_is_dark(QPalette(QColor("#202020")))
+    assert not palette_is_dark(QPalette(QColor("#f0f0f0")))
+
+
+def test_a_reply_in_a_light_styled_window_is_rendered_light(
+    qtbot: Any, qapp: QApplication, styled: None
+) -> None:
+    before = QPalette(qapp.palette())
+    try:
+        qapp.setPalette(QPalette(QColor("#f0f0f0")))
+        widget = made(qtbot, reply([TextBlock(text="`code` and text")]))
+        widget.show()
+        qtbot.waitExposed(widget)
+        assert not is_dark(widget)
+        qapp.setPalette(QPalette(QColor("#202020")))
+        assert is_dark(widget)
+    finally:
+        qapp.setPalette(before)

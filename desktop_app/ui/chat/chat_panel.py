@@ -72,8 +72,12 @@ class ChatPanel(QWidget):
         self.model = ConversationModel(self.session, self)
         self._thumbnails: dict[int, list[QImage]] = {}
         self._editing: Turn | None = None
+        catalog = context.catalog
         self.view = ConversationView(
-            self.model, lambda t: self._thumbnails.get(t.id, []), versions=self.session.versions
+            self.model,
+            lambda t: self._thumbnails.get(t.id, []),
+            versions=self.session.versions,
+            model_name=lambda model_id: catalog.get(model_id).display_name,
         )
         self.composer = Composer(self.session, context.settings, context.catalog)
         self.view.empty_state.follow(context, self.composer.prompt)

@@ -73,8 +73,13 @@ class ConversationView(QScrollArea):
         parent: QWidget | None = None,
         *,
         versions: Callable[[Turn], tuple[int, int] | None] | None = None,
+        model_name: Callable[[str], str] | None = None,
     ) -> None:
-        """Show ``model``; ``thumbnails`` and ``versions`` give a turn's images and versions."""
+        """Show ``model``.
+
+        ``thumbnails`` and ``versions`` give a turn's images and versions;
+        ``model_name`` gives a model's name for people.
+        """
         super().__init__(parent)
         self.setObjectName("conversationView")
         self.setAccessibleName("Conversation")
@@ -87,6 +92,7 @@ class ConversationView(QScrollArea):
         self._model = model
         self._thumbnails = thumbnails or (lambda _turn: [])
         self._versions = versions or (lambda _turn: None)
+        self._model_name = model_name
         self._widgets: list[MessageWidget] = []  # rows first_row .. rowCount-1
         self._first_row = 0
         self._stick_to_bottom = True
@@ -178,7 +184,9 @@ class ConversationView(QScrollArea):
     def _make(self, row: int) -> MessageWidget:
         turn = self._model.data(self._model.index(row, 0), TurnRole.TURN)
         prerendered = self._prerendered.pop(turn.id, None)
-        widget = MessageWidget(turn, self._thumbnails(turn), prerendered=prerendered)
+        widget = MessageWidget(
+            turn, self._thumbnails(turn), prerendered=prerendered, model_name=self._model_name
+        )
         widget.retry_requested.connect(self.retry_requested)
         widget.continue_requested.connect(self.continue_requested)
         widget.regenerate_requested.connect(self.regenerate_requested)

@@ -49,16 +49,29 @@ NOTICE_SPOKEN = {
 }
 
 
+def palette_is_dark(palette: QPalette) -> bool:
+    """True when a palette is a dark theme.
+
+    A style sheet's ``background: transparent`` leaves the Window role fully
+    transparent (black with alpha 0), which would read as dark; the text colour
+    is opaque in both themes, so it decides then.
+    """
+    window = palette.color(QPalette.ColorRole.Window)
+    if window.alpha() == 255:
+        return window.lightnessF() < 0.5
+    return palette.color(QPalette.ColorRole.WindowText).lightnessF() > 0.5
+
+
 def is_dark(widget: QWidget) -> bool:
     """True when the widget's palette is dark (follows the system theme)."""
-    return widget.palette().window().color().lightnessF() < 0.5
+    return palette_is_dark(widget.palette())
 
 
 def tone(palette: QPalette, kind: str) -> QColor:
     """The colour of a kind of box: strong enough for an icon or a stripe on the window."""
     hue = _HUES.get(kind)
     if hue is not None:
-        dark = palette.color(QPalette.ColorRole.Window).lightnessF() < 0.5
+        dark = palette_is_dark(palette)
         return QColor.fromHslF(hue, 0.75, 0.65 if dark else 0.42)
     if kind in ("user", "info"):
         return palette.color(QPalette.ColorRole.Highlight)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+from collections.abc import Callable
 from typing import ClassVar
 
 import shiboken6
@@ -113,9 +114,15 @@ class MessageWidget(QFrame):
         parent: QWidget | None = None,
         *,
         prerendered: RenderedTurn | None = None,
+        model_name: Callable[[str], str] | None = None,
     ) -> None:
-        """Build the widget for ``turn``; ``prerendered`` skips rendering it here."""
+        """Build the widget for ``turn``.
+
+        ``prerendered`` skips rendering it here; ``model_name`` turns a model id
+        into the name a person knows it by.
+        """
         super().__init__(parent)
+        self._model_name = model_name or (lambda model_id: model_id)
         _FocusWatch.ensure()
         self.turn = turn
         self._prompt = turn.role is Role.USER and not turn.is_tool_results
@@ -532,11 +539,14 @@ class MessageWidget(QFrame):
         if self._meta is None or (self._meta_text and self._meta_model == self.turn.model):
             return  # refreshed on every streamed piece: only the model can change
         self._meta_model = self.turn.model
-        text = " · ".join(part for part in (self.turn.model, when(self.turn.created)) if part)
+        model = self._model_name(self.turn.model) if self.turn.model else ""
+        text = " · ".join(part for part in (model, when(self.turn.created)) if part)
         if text != self._meta_text:
             self._meta_text = text
             self._meta.setText(text)
             self._meta.setAccessibleName(text)
+            # The exact id, for whoever needs it in a bug report or a request.
+            self._meta.setToolTip(self.turn.model if model != self.turn.model else "")
 
     def _show_usage(self) -> None:
         if self.info_button is None:
