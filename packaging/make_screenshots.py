@@ -7,8 +7,9 @@ For each size (800×600, 1180×780 — the default — and 1600×1000) and each 
 profile gets a few older conversations (so the sidebar groups them by date), then
 the window asks the demo an image question, a question with thinking and a
 Markdown question (a table and code), and leaves two images and a draft in the
-composer. The window and the Settings dialog are drawn to
-``resources/screenshots/window-<size>-<theme>.png`` and
+composer. The window is drawn from the start of the conversation to
+``resources/screenshots/window-<size>-<theme>.png`` and at its end to
+``window-<size>-<theme>-end.png``; the Settings dialog to
 ``settings-<size>-<theme>.png``. Each combination runs in its own process, so no
 state leaks from one to the next. Nothing leaves the computer.
 """
@@ -149,6 +150,20 @@ async def settle(app: Any, seconds: float = 0.4) -> None:
         await asyncio.sleep(0.02)
 
 
+def show_from_the_start(window: Any) -> None:
+    """Scroll the conversation so its first message is at the top of the view."""
+    from PySide6.QtCore import QPoint
+
+    from desktop_app.ui.chat.conversation_model import TurnRole
+
+    view = window.chat.view
+    model = window.chat.model
+    first = view.widget_for(model.data(model.index(0, 0), TurnRole.TURN))
+    if first is not None:
+        top = first.mapTo(view.widget(), QPoint(0, 0)).y()
+        view.verticalScrollBar().setValue(max(0, top - 8))
+
+
 def one(width: int, height: int, theme: str, out: Path) -> None:
     """Draw the window and Settings at one size in one theme."""
     import qasync
@@ -181,21 +196,33 @@ def one(width: int, height: int, theme: str, out: Path) -> None:
             await window.restore()
             await context.start()
             await window.chat.new_conversation()
+            # The image question asks for thinking too, so the window can show the
+            # photo, the thinking and the Markdown reply at once.
             await ask(
                 window,
-                "What is in this photo?",
+                "/think What is in this photo?",
                 [("lake.jpg", photo(4032, 3024, 0))],
             )
-            await ask(window, "/think Plan three days in Lisbon")
             await ask(window, "/markdown Show me what you can format")
+            # Titled as a person would have renamed it, without the demo command.
+            conversation = window.chat.session.conversation_id
+            if conversation is not None:
+                await context.history.rename(conversation, "What is in this photo?")
             await window.chat.image_pane.wait_idle()
             window.chat.image_pane.add_bytes("harbour.jpg", photo(3000, 2000, 20))
             window.chat.image_pane.add_bytes("hills.jpg", photo(2400, 1800, 35))
             await window.chat.image_pane.wait_idle()
             window.chat.prompt.setPlainText("Which of these two would make a better print?")
             await settle(app)
+            show_from_the_start(window)
+            await settle(app)
             name = f"{width}x{height}-{theme}"
             window.grab().save(str(out / f"window-{name}.png"))
+            # The rest of the conversation, as far down as it goes: a small window
+            # cannot hold the photo, the thinking and the table and code at once.
+            window.chat.view.scroll_to_bottom()
+            await settle(app)
+            window.grab().save(str(out / f"window-{name}-end.png"))
             window.settings_dialog.open_page(Page.MODELS)
             await settle(app)
             window.settings_dialog.grab().save(str(out / f"settings-{name}.png"))
