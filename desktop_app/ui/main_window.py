@@ -6,6 +6,7 @@ import asyncio
 import base64
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSize, Qt, Signal
 from PySide6.QtGui import (
@@ -37,8 +38,11 @@ from desktop_app.ui.history.file_dialogs import DialogFolders, ask_export_path, 
 from desktop_app.ui.history.sidebar import Sidebar
 from desktop_app.ui.notifications import NotificationArea
 from desktop_app.ui.settings.conversation_settings import ConversationSettingsDialog
-from desktop_app.ui.settings.settings_dialog import SettingsDialog
-from desktop_app.ui.settings.settings_pane import Page
+
+if TYPE_CHECKING:
+    from desktop_app.core.api.ratelimit import RateLimitSnapshot
+    from desktop_app.ui.settings.settings_dialog import SettingsDialog
+    from desktop_app.ui.settings.settings_pane import SettingsPane
 
 
 class FirstRunBanner(QFrame):
@@ -147,14 +151,11 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
-        self.settings_dialog = SettingsDialog(
-            context.settings, context.catalog, context.api_key, self
-        )
-        self.settings_pane = self.settings_dialog.pane
-        self.settings_pane.demo_off_requested.connect(lambda: context.use_demo(False))
-        self.conversation_settings = ConversationSettingsDialog(
-            self.chat.session, context.settings, context.catalog, self
-        )
+        # Both settings windows are built when first opened: a third of the
+        # window's widgets, not needed to show it (see the properties below).
+        self._settings_dialog: SettingsDialog | None = None
+        self._conversation_settings: ConversationSettingsDialog | None = None
+        self._rate_limits: RateLimitSnapshot | None = None
         self.chat.conversation_settings_requested.connect(self.show_conversation_settings)
 
         self.sidebar.open_requested.connect(self.chat.show_conversation)
@@ -168,11 +169,10 @@ class MainWindow(QMainWindow):
         self._build_shortcuts()
         notify.bridge.shown.connect(self.notifications.show_message)
         notify.bridge.flush()
-        context.rate_limits_updated.connect(self.settings_pane.show_rate_limits)
+        context.rate_limits_updated.connect(self._on_rate_limits)
         context.mode_changed.connect(self._update_mode)
         self.chat.reply_finished.connect(self._on_reply_finished)
-        context.catalog_refreshed.connect(self.settings_pane.refresh_models)
-        context.catalog_refreshed.connect(self.conversation_settings.refresh_models)
+        context.catalog_refreshed.connect(self._on_catalog_refreshed)
         self.splitter.splitterMoved.connect(self._on_splitter_moved)
         self._restore_layout()
         self._update_mode()
@@ -239,12 +239,54 @@ class MainWindow(QMainWindow):
         stop.setContext(Qt.ShortcutContext.WindowShortcut)
         stop.activated.connect(self.chat.escape)  # cancels an edit first, else stops
 
+    @property
+    def settings_dialog(self) -> SettingsDialog:
+        """The Settings window, built the first time it is needed."""
+        if self._settings_dialog is None:
+            from desktop_app.ui.settings.settings_dialog import SettingsDialog
+
+            context = self.context
+            dialog = SettingsDialog(context.settings, context.catalog, context.api_key, self)
+            dialog.pane.demo_off_requested.connect(lambda: context.use_demo(False))
+            dialog.pane.set_demo_requested(context.demo_requested)
+            if self._rate_limits is not None:
+                dialog.pane.show_rate_limits(self._rate_limits)
+            self._settings_dialog = dialog
+        return self._settings_dialog
+
+    @property
+    def settings_pane(self) -> SettingsPane:
+        """The pages of the Settings window."""
+        return self.settings_dialog.pane
+
+    @property
+    def conversation_settings(self) -> ConversationSettingsDialog:
+        """The panel of the shown conversation's own settings, built when first opened."""
+        if self._conversation_settings is None:
+            self._conversation_settings = ConversationSettingsDialog(
+                self.chat.session, self.context.settings, self.context.catalog, self
+            )
+        return self._conversation_settings
+
+    def _on_rate_limits(self, snapshot: RateLimitSnapshot | None) -> None:
+        self._rate_limits = snapshot
+        if self._settings_dialog is not None:
+            self._settings_dialog.pane.show_rate_limits(snapshot)
+
+    def _on_catalog_refreshed(self) -> None:
+        if self._settings_dialog is not None:
+            self._settings_dialog.pane.refresh_models()
+        if self._conversation_settings is not None:
+            self._conversation_settings.refresh_models()
+
     def show_settings(self) -> None:
         """Open the Settings window on the page that needs attention."""
         self.settings_dialog.open_page()
 
     def show_key_settings(self) -> None:
         """Open the Settings window on the API key, ready to type it."""
+        from desktop_app.ui.settings.settings_pane import Page
+
         self.settings_dialog.open_page(Page.API_KEY, self.settings_pane.api_key_edit)
 
     def show_conversation_settings(self) -> None:
@@ -303,7 +345,8 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(self.context.key_known and not settings.settings.first_run_done)
         suffix = " — offline demo" if demo else ""
         self.setWindowTitle(f"Iris{suffix}")
-        self.settings_pane.set_demo_requested(self.context.demo_requested)
+        if self._settings_dialog is not None:
+            self._settings_dialog.pane.set_demo_requested(self.context.demo_requested)
 
     def _on_demo_chosen(self) -> None:
         self.context.use_demo(True)
@@ -400,8 +443,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop any reply; the caller's loop then closes the HTTP clients."""
         self._remember_geometry()
-        self.settings_dialog.close()
-        self.conversation_settings.close()
+        for dialog in (self._settings_dialog, self._conversation_settings):
+            if dialog is not None:
+                dialog.close()
         self.chat.stop()
         self.context.settings.flush()
         super().closeEvent(event)

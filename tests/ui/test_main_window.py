@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
 
 from desktop_app.core.conversation.memory import MemoryHistory
 from desktop_app.core.conversation.model import TurnStatus
@@ -80,7 +80,27 @@ def own_controls(window: MainWindow) -> list[QWidget]:
     ]
 
 
+def test_the_settings_windows_are_built_when_first_opened(
+    window: MainWindow, qloop: asyncio.AbstractEventLoop
+) -> None:
+    assert window.findChild(QWidget, "settingsDialog") is None
+    send(window, qloop, "hello")  # the service's rate-limit figures arrive
+    window.show_settings()
+    dialog = window.findChild(QWidget, "settingsDialog")
+    assert dialog is not None
+    assert dialog.isVisible()
+    # What arrived before the window was built is in it.
+    rate_limits = dialog.findChild(QLabel, "rateLimitLabel")
+    assert rate_limits is not None
+    assert rate_limits.text().startswith("Requests ")
+    window.show_settings()
+    assert window.findChildren(QWidget, "settingsDialog") == [dialog]  # built once
+
+
 def test_stable_object_names_accessible_names_and_tab_reach(window: MainWindow) -> None:
+    # The settings windows are built on first use; their names are checked too.
+    assert window.settings_dialog is not None
+    assert window.conversation_settings is not None
     for name in STABLE_NAMES:
         widget = window.findChild(QWidget, name)
         assert widget is not None, name

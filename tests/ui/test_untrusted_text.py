@@ -211,6 +211,7 @@ def test_service_text_shows_as_text(
     server.push(Fault.raw(_refusal_stream(hostile)))
     refused = send(window, qloop, "second")
     assert refused.message.stop_reason == "refusal"
+    window.show_settings()  # where the model names are listed
 
     places = assert_nothing_interpreted(window, hostile)
 
