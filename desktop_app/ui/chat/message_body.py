@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QTextEdit, QVBo
 
 from desktop_app.core.render.breaks import break_long_runs, unbreak
 from desktop_app.core.render.markdown import COPIED_LABEL, COPY_LABEL, COPY_SCHEME
+from desktop_app.ui.chat import message_accessible
 from desktop_app.ui.throttle import next_turn_timer
 
 # Line height of running text, in percent of the font's own line spacing: a little
@@ -85,6 +86,8 @@ class AutoHeightBrowser(QTextBrowser):
     def __init__(self, parent: QWidget | None = None, *, follow_links: bool = True) -> None:
         """Build the browser."""
         super().__init__(parent)
+        # Screen readers get its words without the document's table markers.
+        message_accessible.serve(AutoHeightBrowser)
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.setFrameShape(QFrame.Shape.NoFrame)
