@@ -200,6 +200,21 @@ class AutoHeightBrowser(QTextBrowser):
     def _follow_link(self, url: QUrl) -> None:
         follow_link(url, self.code_blocks)
 
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab to the next link in the text (Qt's), and say which it is.
+
+        Qt selects a link reached with Tab but tells screen readers nothing of it,
+        so the link is announced.
+        """
+        moved = super().focusNextPrevChild(next)
+        if moved and self.hasFocus():
+            cursor = self.textCursor()
+            inside = QTextCursor(self.document())
+            inside.setPosition(cursor.selectionStart() + 1)
+            if cursor.hasSelection() and inside.charFormat().isAnchor():
+                announce(self, f"Link: {unbreak(cursor.selectedText())}")
+        return moved
+
     def _on_anchor(self, url: QUrl) -> None:
         if url.scheme() == COPY_SCHEME:
             self.show_copied(url.toString())
