@@ -735,10 +735,14 @@ class Composer(QWidget):
             self._tint()
 
     def _update_tab_order(self) -> None:
-        """Tab follows the screen: Cancel (when editing), chips, text, Attach, model, Send."""
-        chain: list[QWidget] = []
-        if self._kept is not None:
-            chain.append(self.editing_bar.cancel_button)
+        """Tab follows the screen: Cancel (when editing), chips, text, Attach, model, Send.
+
+        The chain starts at Cancel, shown or not (Tab passes over hidden widgets):
+        made with the composer, it sits where the composer's stops begin, so the
+        chips' buttons, made later, come there too rather than after the controls
+        that follow the composer.
+        """
+        chain: list[QWidget] = [self.editing_bar.cancel_button]
         chain += self.image_pane.focus_chain()
         chain += [self.prompt, self.attach_button, self.model_picker, self.send_button]
         if chain == self._chain:
