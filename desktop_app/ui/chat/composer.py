@@ -351,7 +351,9 @@ class ModelPicker(QComboBox):
         else:
             whose = "The default model, the same setting as in Settings."
         self.setToolTip(plain_tooltip(f"{model.display_name}. {whose}"))
-        self.setAccessibleDescription(whose)
+        # On Linux a combo box is named by the item it shows, not by its
+        # accessible name: the description says what it picks.
+        self.setAccessibleDescription(f"Model. {whose}")
 
     def _add(self, model_id: str, display_name: str) -> None:
         self.addItem(short_model_name(display_name), model_id)
