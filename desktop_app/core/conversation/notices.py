@@ -119,9 +119,19 @@ def announcement(turn: Turn, seconds: float) -> str:
     if status is TurnStatus.DONE:
         notice = turn.message and stop_notice(turn.message)
         suffix = f" {notice.text}" if notice else ""
-        return f"Claude replied in {seconds:.0f} seconds.{suffix}"
+        whole = round(seconds)
+        return f"Claude replied in {whole} second{'' if whole == 1 else 's'}.{suffix}"
     if status is TurnStatus.STOPPED:
         return "Reply stopped."
+    # A failure says why, as its notice on the turn does.
     if status is TurnStatus.INTERRUPTED:
-        return "The reply was interrupted."
+        return turn.error or "The reply was interrupted."
+    if turn.error:
+        return f"The message could not be sent: {turn.error}"
     return "The message could not be sent."
+
+
+def is_setback(turn: Turn) -> bool:
+    """True when ``turn`` ended in an error or a refusal: news to give at once."""
+    notice = turn_notice(turn)
+    return notice is not None and notice.kind in (NoticeKind.ERROR, NoticeKind.REFUSAL)

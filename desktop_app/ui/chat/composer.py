@@ -351,7 +351,9 @@ class ModelPicker(QComboBox):
         else:
             whose = "The default model, the same setting as in Settings."
         self.setToolTip(plain_tooltip(f"{model.display_name}. {whose}"))
-        self.setAccessibleDescription(whose)
+        # On Linux a combo box is named by the item it shows, not by its
+        # accessible name: the description says what it picks.
+        self.setAccessibleDescription(f"Model. {whose}")
 
     def _add(self, model_id: str, display_name: str) -> None:
         self.addItem(short_model_name(display_name), model_id)
@@ -735,10 +737,14 @@ class Composer(QWidget):
             self._tint()
 
     def _update_tab_order(self) -> None:
-        """Tab follows the screen: Cancel (when editing), chips, text, Attach, model, Send."""
-        chain: list[QWidget] = []
-        if self._kept is not None:
-            chain.append(self.editing_bar.cancel_button)
+        """Tab follows the screen: Cancel (when editing), chips, text, Attach, model, Send.
+
+        The chain starts at Cancel, shown or not (Tab passes over hidden widgets):
+        made with the composer, it sits where the composer's stops begin, so the
+        chips' buttons, made later, come there too rather than after the controls
+        that follow the composer.
+        """
+        chain: list[QWidget] = [self.editing_bar.cancel_button]
         chain += self.image_pane.focus_chain()
         chain += [self.prompt, self.attach_button, self.model_picker, self.send_button]
         if chain == self._chain:

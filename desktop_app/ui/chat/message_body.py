@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QTextEdit, QVBo
 
 from desktop_app.core.render.breaks import break_long_runs, unbreak
 from desktop_app.core.render.markdown import COPIED_LABEL, COPY_LABEL, COPY_SCHEME
+from desktop_app.ui.chat import message_accessible
 from desktop_app.ui.throttle import next_turn_timer
 
 # Line height of running text, in percent of the font's own line spacing: a little
@@ -85,6 +86,8 @@ class AutoHeightBrowser(QTextBrowser):
     def __init__(self, parent: QWidget | None = None, *, follow_links: bool = True) -> None:
         """Build the browser."""
         super().__init__(parent)
+        # Screen readers get its words without the document's table markers.
+        message_accessible.serve(AutoHeightBrowser)
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -196,6 +199,21 @@ class AutoHeightBrowser(QTextBrowser):
 
     def _follow_link(self, url: QUrl) -> None:
         follow_link(url, self.code_blocks)
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab to the next link in the text (Qt's), and say which it is.
+
+        Qt selects a link reached with Tab but tells screen readers nothing of it,
+        so the link is announced.
+        """
+        moved = super().focusNextPrevChild(next)
+        if moved and self.hasFocus():
+            cursor = self.textCursor()
+            inside = QTextCursor(self.document())
+            inside.setPosition(cursor.selectionStart() + 1)
+            if cursor.hasSelection() and inside.charFormat().isAnchor():
+                announce(self, f"Link: {unbreak(cursor.selectedText())}")
+        return moved
 
     def _on_anchor(self, url: QUrl) -> None:
         if url.scheme() == COPY_SCHEME:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QWidget
 
 from desktop_app.core.api.retry import RetryNotice
 from desktop_app.core.conversation.model import Turn
-from desktop_app.core.conversation.notices import announcement
+from desktop_app.core.conversation.notices import announcement, is_setback
 from desktop_app.core.conversation.options import RequestOptions
 from desktop_app.core.conversation.runner import (
     ReplyProgress,
@@ -134,7 +134,7 @@ class RunController(QObject):
             self.end()
             self.usage_changed.emit()
         turn = finished.reply or finished.prompt
-        self._announce(announcement(turn, time.monotonic() - started))
+        self._announce(announcement(turn, time.monotonic() - started), urgent=is_setback(turn))
         self.reply_finished.emit(turn)
 
     # -- what the buttons on a turn ask for -------------------------------------------
@@ -250,7 +250,11 @@ class RunController(QObject):
                 widget.set_countdown(None)
         self._countdown_timer.stop()
 
-    def _announce(self, text: str) -> None:
+    def _announce(self, text: str, *, urgent: bool = False) -> None:
+        """Have screen readers say ``text``; ``urgent`` (an error, a refusal) interrupts."""
         target: QWidget = self._view
+        event = QAccessibleAnnouncementEvent(target, text)
+        if urgent:
+            event.setPoliteness(QAccessible.AnnouncementPoliteness.Assertive)
         with contextlib.suppress(RuntimeError):
-            QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(target, text))
+            QAccessible.updateAccessibility(event)

@@ -247,6 +247,7 @@ class ConversationListView(QListView):
     def _on_rows_changed(self, *_: object) -> None:
         self._hover_at_cursor()
         self.update_row_actions()
+        self._describe()
 
     def _on_focus_changed(self, _old: QWidget | None, _new: QWidget | None) -> None:
         self.update_row_actions()
@@ -381,8 +382,14 @@ class ConversationListView(QListView):
         """What an empty list says ("No conversations yet"); screen readers get it too."""
         if text != self.placeholder:
             self.placeholder = text
-            self.setAccessibleDescription(text)
+            self._describe()
             self.viewport().update()
+
+    def _describe(self) -> None:
+        """Say the placeholder to screen readers while it shows, and nothing otherwise."""
+        description = self.placeholder if self.model().rowCount() == 0 else ""
+        if self.accessibleDescription() != description:
+            self.setAccessibleDescription(description)
 
 
 def _is_item(index: _Index) -> bool:

@@ -66,6 +66,7 @@ class Sidebar(QWidget):
         self._search_icon = self.search_edit.addAction(
             icons.icon_for(self, "search"), QLineEdit.ActionPosition.LeadingPosition
         )
+        self._search_icon.setText("Search")  # the name screen readers give its button
         self.new_button = QToolButton()
         self.new_button.setObjectName("newConversationButton")
         self.new_button.setAccessibleName("New conversation (Ctrl+N)")

@@ -23,8 +23,22 @@ def buddy_label(text: str, buddy: QWidget, parent: QWidget) -> QLabel:
     return label
 
 
+class InfoLabel(QLabel):
+    """A label that tells something: its words reach screen readers under its name.
+
+    Qt gives screen readers a label's accessible name instead of its text once a
+    name is set ("API key status"); the text then goes in the description, kept
+    in step with every :meth:`setText`.
+    """
+
+    def setText(self, text: str) -> None:
+        """Show ``text``, and describe the label with it unless it is the name."""
+        super().setText(text)
+        self.setAccessibleDescription("" if text == self.accessibleName() else text)
+
+
 def info_label(object_name: str, accessible_name: str, parent: QWidget) -> QLabel:
-    label = QLabel(parent)
+    label = InfoLabel(parent)
     label.setTextFormat(Qt.TextFormat.PlainText)  # may show names from the service
     label.setObjectName(object_name)
     label.setAccessibleName(accessible_name)
@@ -42,8 +56,8 @@ def note_label(object_name: str, text: str, parent: QWidget) -> QLabel:
 
 def set_note(label: QLabel, text: str) -> None:
     """Show ``text`` in a note label (hidden when empty); screen readers get it too."""
-    label.setText(text)
     label.setAccessibleName(text)
+    label.setText(text)
     label.setVisible(bool(text))
 
 

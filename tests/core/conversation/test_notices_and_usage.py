@@ -7,6 +7,7 @@ from desktop_app.core.conversation.notices import (
     DEFAULT_REFUSAL,
     NoticeKind,
     announcement,
+    is_setback,
     stop_notice,
     turn_notice,
 )
@@ -114,3 +115,19 @@ def test_notices_offer_what_the_person_can_do() -> None:
     assert interrupted.can_retry
     assert turn_notice(reply("fine")) is None
     assert announcement(reply("fine"), 3.2) == "Claude replied in 3 seconds."
+
+
+def test_a_setback_is_announced_with_its_reason() -> None:
+    failed = Turn(Role.USER, [TextBlock("q")], status=TurnStatus.FAILED, error="Rejected.")
+    assert announcement(failed, 1.0) == "The message could not be sent: Rejected."
+    assert is_setback(failed)
+    unexplained = Turn(Role.USER, [TextBlock("q")], status=TurnStatus.FAILED)
+    assert announcement(unexplained, 1.0) == "The message could not be sent."
+    cut = reply("x", status=TurnStatus.INTERRUPTED, stop_reason=None)
+    cut.error = "The reply was interrupted. The connection closed."
+    assert announcement(cut, 1.0) == "The reply was interrupted. The connection closed."
+    refused = reply("", status=TurnStatus.REFUSED, stop_reason="refusal")
+    assert is_setback(refused)
+    assert not is_setback(reply("fine"))
+    assert not is_setback(reply("long", stop_reason="max_tokens"))
+    assert announcement(reply("fine"), 1.2) == "Claude replied in 1 second."
