@@ -45,6 +45,11 @@ if TYPE_CHECKING:
     from desktop_app.ui.settings.settings_pane import SettingsPane
 
 
+DEFAULT_SIZE = QSize(1180, 780)
+# What a window manager's frame and title bar typically take, at most.
+FRAME_ALLOWANCE = QSize(16, 48)
+
+
 class FirstRunBanner(QFrame):
     """The welcome on the first start: try the offline demo, or enter a key.
 
@@ -126,7 +131,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setAccessibleName("Iris")
         self.context = context
-        self.resize(1180, 780)
+        self.resize(self._first_size())
         self.setAcceptDrops(True)
 
         self.chat = ChatPanel(context)
@@ -302,6 +307,16 @@ class MainWindow(QMainWindow):
             self.context.settings.update(sidebar_visible=visible)
         if not visible and self.sidebar.isAncestorOf(self.focusWidget()):
             self.chat.prompt.setFocus()
+
+    def _first_size(self) -> QSize:
+        """The default size, made smaller where the screen is (a 1366×768 laptop)."""
+        room = self.screen().availableGeometry()
+        # The frame and title bar are the window manager's and cannot be measured
+        # before the first show: leave them room, so the composer is never below
+        # the bottom of the screen.
+        return DEFAULT_SIZE.boundedTo(
+            QSize(room.width() - FRAME_ALLOWANCE.width(), room.height() - FRAME_ALLOWANCE.height())
+        )
 
     def _restore_layout(self) -> None:
         settings = self.context.settings.settings

@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from desktop_app.ui import notify
+from desktop_app.ui.main_window import DEFAULT_SIZE, FRAME_ALLOWANCE
 from desktop_app.ui.notifications import NotificationArea
 from desktop_app.ui.settings.settings_pane import Page
 from tests.support.qt import eventually
@@ -125,3 +126,15 @@ def test_a_key_given_during_the_demo_leaves_the_demo_and_says_so(
     assert not context.demo_requested
     assert any("not the demo" in m.text for m in shown)
     assert "offline demo" not in window.windowTitle()
+
+
+def test_a_first_window_fits_a_screen_smaller_than_its_default_size(windows: Windows) -> None:
+    window = windows.start()
+    screen = window.screen()
+    assert screen is not None
+    room = screen.availableGeometry()
+    # The test platform's screen (800 wide) is smaller than the default (1180 × 780).
+    assert room.width() < DEFAULT_SIZE.width()
+    assert window.width() <= room.width() - FRAME_ALLOWANCE.width()
+    assert window.height() <= room.height() - FRAME_ALLOWANCE.height()
+    assert window.width() >= window.minimumSizeHint().width()  # nothing squeezed off
