@@ -104,7 +104,7 @@ class HistoryService:
         store = self._store
         if store is None or self._closed:
             raise StoreClosedError("The history is closed.")
-        loop = asyncio.get_running_loop()
+        loop = _current_loop()
         try:
             return await loop.run_in_executor(self._executor, fn, store)
         except (sqlite3.Error, OSError) as exc:
@@ -113,7 +113,7 @@ class HistoryService:
     async def _run(self, fn: Callable[[], T]) -> T:
         if self._closed:
             raise StoreClosedError("The history is closed.")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        return await _current_loop().run_in_executor(self._executor, fn)
 
     async def last_conversation(self) -> int | None:
         """The conversation that was open when the app last closed."""
@@ -370,3 +370,16 @@ def _purge(store: HistoryStore, older_than: float, conversation_id: int | None =
     except StoreError as exc:
         log.warning("deleted conversations not purged yet: %s", exc)
         return 0
+
+
+def _current_loop() -> asyncio.AbstractEventLoop:
+    """The loop of this thread, also between two runs of it.
+
+    Under Qt a coroutine can be resumed by an event that Qt handles just after
+    the asyncio loop's run has ended (qasync stops asyncio's loop before Qt's);
+    the loop set for the thread is still the one to hand the work to.
+    """
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.get_event_loop()
