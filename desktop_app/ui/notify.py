@@ -39,9 +39,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from PySide6.QtCore import QObject, Signal
+
+from desktop_app.core.errors import StoreError
 
 
 class Level(enum.Enum):
@@ -149,3 +151,11 @@ def info(
 ) -> None:
     """Tell the user something worth knowing."""
     bridge.send(UserMessage(Level.INFO, text, action, key, timeout))
+
+
+async def saved_or_said(storing: Awaitable[None], failure: str) -> None:
+    """Await a history write; if it fails, tell the person ``failure``, then why."""
+    try:
+        await storing
+    except StoreError as exc:
+        error(f"{failure}: {exc}")

@@ -382,12 +382,9 @@ class ModelPicker(QComboBox):
 
     @async_slot(object)
     async def _save(self, storing: Coroutine[Any, Any, None]) -> None:
-        try:
-            await storing
-        except StoreError as exc:
-            notify.error(
-                f"The conversation's model applies for now, but it could not be saved: {exc}"
-            )
+        await notify.saved_or_said(
+            storing, "The conversation's model applies for now, but it could not be saved"
+        )
 
     def _on_setting_changed(self, name: str) -> None:
         if name == "model" and shiboken6.isValid(self):

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 from desktop_app.core.catalog import Catalog
 from desktop_app.core.conversation.options import ConversationOverrides
 from desktop_app.core.conversation.session import ConversationSession
-from desktop_app.core.errors import StoreError
 from desktop_app.core.settings import Settings
 from desktop_app.ui import notify
 from desktop_app.ui.asyncslot import async_slot
@@ -275,12 +274,9 @@ class ConversationSettingsDialog(QDialog):
 
     @async_slot(object)
     async def _save(self, storing: Coroutine[Any, Any, None]) -> None:
-        try:
-            await storing
-        except StoreError as exc:
-            notify.error(
-                f"The conversation's settings apply for now, but they could not be saved: {exc}"
-            )
+        await notify.saved_or_said(
+            storing, "The conversation's settings apply for now, but they could not be saved"
+        )
 
     # -- session and settings -> widgets -----------------------------------------------------
 
